@@ -1,0 +1,93 @@
+// The Fastify app factory: routes, the one auth guard, the one error mapper,
+// OpenAPI. Built per test with inject(), and by `kartoteka serve`.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { registerAuthRoutes } from './auth/auth.routes.ts';
+import { resolvePrincipal } from './auth/auth.service.ts';
+import { authorize } from './auth/permissions.ts';
+import { registerBaseRoutes } from './bases/bases.routes.ts';
+import { registerFieldRoutes } from './fields/fields.routes.ts';
+import { registerHealthRoutes } from './http/health.routes.ts';
+import { AppError } from './http/errors.ts';
+import { sendProblem } from './http/problem.ts';
+import type { Api, AppContext } from './http/types.ts';
+import { registerProfileRoutes } from './profiles/profiles.routes.ts';
+
+export const API_PREFIX = '/api/v1';
+
+export async function buildApp(ctx: AppContext, opts: { logger?: boolean } = {}): Promise<Api> {
+  const app = Fastify({
+    logger: opts.logger ? { level: ctx.config.logLevel } : false,
+    bodyLimit: ctx.config.bodyLimit,
+    genReqId: () => crypto.randomUUID(),
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  // Every API route must say what it needs: an undeclared route fails start-up, not a review.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/api/v1') && !route.config?.permission) {
+      throw new Error(`Route ${route.method} ${route.url} declares no permission`);
+    }
+  });
+
+  // The one guard: authenticate, then authorize the route's permission on its base.
+  app.addHook('onRequest', async (req) => {
+    const permission = req.routeOptions.config?.permission;
+    if (!permission || permission === 'public') return;
+    const principal = await resolvePrincipal(ctx.db, ctx.config.adminToken, req.headers);
+    if (!principal) throw new AppError('unauthorized', { detail: 'unauthorized.missing' });
+    const baseParam = req.routeOptions.config.base;
+    const raw = baseParam ? (req.params as Record<string, string>)[baseParam] : undefined;
+    const decision = authorize(principal, permission, raw === undefined ? undefined : Number(raw));
+    if (!decision.ok) {
+      throw decision.reason === 'password_change_required'
+        ? new AppError('password_change_required', { detail: 'password_change_required' })
+        : new AppError('forbidden', { detail: 'forbidden.permission', params: { permission } });
+    }
+    req.principal = principal;
+  });
+
+  app.setErrorHandler((error, req, reply) => sendProblem(req, reply, error, ctx.config.bodyLimit));
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(req, reply, new AppError('not_found', { detail: 'not_found.route', params: { method: req.method, url: req.url.split('?')[0]! } }), ctx.config.bodyLimit),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Kartoteka API',
+        version: '1',
+        description:
+          'Client database: profile bases, fields, profiles. Authenticate with `Authorization: Bearer <API key>` or the session cookie from `POST /api/v1/auth/login`. Errors are `application/problem+json`; messages follow `Accept-Language` (ru by default, en).',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          session: { type: 'apiKey', in: 'cookie', name: 'kartoteka_session' },
+        },
+      },
+      security: [{ bearer: [] }, { session: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+
+  await app.register(
+    async (api) => {
+      const typed = api.withTypeProvider<ZodTypeProvider>() as unknown as Api;
+      registerHealthRoutes(typed, ctx);
+      registerAuthRoutes(typed, ctx);
+      registerBaseRoutes(typed, ctx);
+      registerFieldRoutes(typed, ctx);
+      registerProfileRoutes(typed, ctx);
+      typed.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () => app.swagger());
+    },
+    { prefix: API_PREFIX },
+  );
+  return app as unknown as Api;
+}

@@ -1,0 +1,108 @@
+import crypto from 'node:crypto';
+import { promisify } from 'node:util';
+import type { Db } from '../db/db.ts';
+import { AppError, invalidField } from '../http/errors.ts';
+import * as repo from './auth.repo.ts';
+import type { Principal } from './permissions.ts';
+
+const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
+const SCRYPT = { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+export const SESSION_COOKIE = 'kartoteka_session';
+export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
+export const MIN_PASSWORD = 10;
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = crypto.randomBytes(16);
+  const hash = await scrypt(password, salt, 32, SCRYPT);
+  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, n, r, p, salt, hash] = stored.split('$');
+  if (scheme !== 'scrypt' || !salt || !hash) return false;
+  const expected = Buffer.from(hash, 'base64');
+  const got = await scrypt(password, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: SCRYPT.maxmem });
+  return crypto.timingSafeEqual(got, expected);
+}
+
+export const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
+const randomToken = (prefix: string) => prefix + crypto.randomBytes(30).toString('base64url');
+
+function sameSecret(a: string, b: string): boolean {
+  const ha = crypto.createHash('sha256').update(a).digest();
+  const hb = crypto.createHash('sha256').update(b).digest();
+  return crypto.timingSafeEqual(ha, hb);
+}
+
+/** Creates the first administrator on an empty installation and returns its one-time password. */
+export async function ensureAdmin(db: Db): Promise<{ login: string; password: string } | undefined> {
+  if ((await repo.countUsers(db)) > 0) return undefined;
+  const password = crypto.randomBytes(12).toString('base64url');
+  const created = await repo.insertUser(db, { login: 'admin', name: 'Administrator', passwordHash: await hashPassword(password), mustChangePassword: true });
+  return created ? { login: 'admin', password } : undefined; // another process won the race
+}
+
+export function parseCookies(header: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (header ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0) out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return out;
+}
+
+/** Who is calling: a Bearer API token (or the env admin token), else the session cookie. */
+export async function resolvePrincipal(
+  db: Db,
+  adminToken: string | undefined,
+  headers: { authorization?: string; cookie?: string },
+): Promise<Principal | undefined> {
+  const auth = headers.authorization;
+  if (auth !== undefined) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    if (!m) throw new AppError('unauthorized', { detail: 'unauthorized.invalid' });
+    const token = m[1]!;
+    if (adminToken && sameSecret(token, adminToken)) {
+      return { kind: 'env', userId: null, login: 'admin-token', role: 'admin', mustChangePassword: false, actor: 'env' };
+    }
+    const u = await repo.findTokenUser(db, sha256(token));
+    if (!u) throw new AppError('unauthorized', { detail: 'unauthorized.invalid' });
+    return { kind: 'token', userId: u.id, login: u.login, role: 'admin', mustChangePassword: false, actor: `token:${u.tokenId}` };
+  }
+  const session = parseCookies(headers.cookie)[SESSION_COOKIE];
+  if (!session) return undefined;
+  const u = await repo.findSessionUser(db, sha256(session));
+  if (!u) throw new AppError('unauthorized', { detail: 'unauthorized.invalid' });
+  return { kind: 'session', userId: u.id, login: u.login, role: 'admin', mustChangePassword: u.must_change_password, actor: `user:${u.id}` };
+}
+
+export async function login(db: Db, loginName: string, password: string) {
+  const user = await repo.findUserByLogin(db, loginName);
+  // Verify against a dummy hash when the user is unknown, so timing does not reveal logins.
+  const ok = await verifyPassword(password, user?.password_hash ?? DUMMY_HASH);
+  if (!user || !ok || user.disabled_at) throw new AppError('unauthorized', { detail: 'unauthorized.credentials' });
+  const token = randomToken('');
+  await repo.insertSession(db, sha256(token), user.id, new Date(Date.now() + SESSION_TTL_MS));
+  return { token, user };
+}
+
+export async function logout(db: Db, cookieHeader: string | undefined) {
+  const session = parseCookies(cookieHeader)[SESSION_COOKIE];
+  if (session) await repo.deleteSession(db, sha256(session));
+}
+
+export async function changePassword(db: Db, userId: number, current: string, next: string) {
+  if (next.length < MIN_PASSWORD) throw invalidField('newPassword', 'password_weak');
+  const user = await db.selectFrom('users').select(['login']).where('id', '=', userId).executeTakeFirstOrThrow();
+  const full = await repo.findUserByLogin(db, user.login);
+  if (!full || !(await verifyPassword(current, full.password_hash))) throw invalidField('currentPassword', 'password_wrong');
+  await repo.setPassword(db, userId, await hashPassword(next));
+}
+
+export async function createToken(db: Db, userId: number, name: string) {
+  const token = randomToken('kt_');
+  const row = await repo.insertToken(db, { userId, name, tokenHash: sha256(token), prefix: token.slice(0, 10) });
+  return { token, row };
+}
+
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';

@@ -1,0 +1,118 @@
+import type { z } from 'zod';
+import { isSupportedCountry } from 'libphonenumber-js';
+import type { Db } from '../db/db.ts';
+import type { BaseRow } from '../db/schema.ts';
+import { AppError, FieldErrors, notFound, pgCode } from '../http/errors.ts';
+import { normalizeEmail } from '../profiles/normalize.ts';
+import * as repo from './bases.repo.ts';
+import type { BaseCreateBody, BaseOut, BaseUpdateBody } from './bases.schema.ts';
+
+type Create = z.infer<typeof BaseCreateBody>;
+type Update = z.infer<typeof BaseUpdateBody>;
+
+export function toBase(r: BaseRow): z.infer<typeof BaseOut> {
+  return {
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    tags: r.tags,
+    accessGroup: r.access_group,
+    subscriptionManager: { title: r.sub_manager_title, language: r.sub_manager_lang as 'ru' | 'en' },
+    sender: { name: r.sender_name, email: r.sender_email, replyTo: r.reply_to_email },
+    observer: r.observer,
+    phoneRegion: r.phone_region,
+    cards: { prefix: r.card_prefix, length: r.card_length },
+    emailsConsented: r.emails_consented,
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+  };
+}
+
+/** Validates what zod cannot (emails, region, consent) and maps the body to columns. */
+function toColumns(b: Update, errs: FieldErrors) {
+  const email = (field: string, v: string | null | undefined) => {
+    if (v === undefined) return undefined;
+    if (v === null || v === '') return null;
+    const e = normalizeEmail(v);
+    if (!e) errs.add(field, 'email_invalid', { value: v });
+    return e;
+  };
+  let region: string | undefined;
+  if (b.phoneRegion !== undefined) {
+    region = b.phoneRegion.toUpperCase();
+    if (!isSupportedCountry(region)) errs.add('phoneRegion', 'region_invalid', { value: b.phoneRegion });
+  }
+  if (b.emailsConsented === false) errs.add('emailsConsented', 'email_consent_required');
+  if (b.cards?.prefix !== undefined && b.cards.length !== undefined && b.cards.prefix.length >= b.cards.length) {
+    errs.add('cards.prefix', 'too_long', { max: b.cards.length - 1 });
+  }
+  return {
+    name: b.name,
+    description: b.description,
+    tags: b.tags ? [...new Set(b.tags)] : undefined,
+    access_group: b.accessGroup,
+    sub_manager_title: b.subscriptionManager?.title,
+    sub_manager_lang: b.subscriptionManager?.language,
+    sender_name: b.sender?.name,
+    sender_email: email('sender.email', b.sender?.email),
+    reply_to_email: email('sender.replyTo', b.sender?.replyTo),
+    observer: b.observer,
+    phone_region: region,
+    emails_consented: b.emailsConsented,
+    card_prefix: b.cards?.prefix,
+    card_length: b.cards?.length,
+  };
+}
+
+function nameConflict(e: unknown, name: string | undefined): never {
+  if (pgCode(e) === '23505') {
+    throw new AppError('conflict', { detail: 'conflict.name', params: { value: name ?? '' }, errors: [{ field: 'name', key: 'conflict.name', params: { value: name ?? '' } }] });
+  }
+  if (pgCode(e) === '23514') throw new AppError('validation_failed', { errors: [{ field: 'cards', key: 'invalid_format' }] });
+  throw e;
+}
+
+const definedOnly = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+export async function createBase(db: Db, body: Create) {
+  const errs = new FieldErrors();
+  const cols = toColumns(body, errs);
+  errs.throwIfAny();
+  try {
+    return toBase(await repo.insertBase(db, { ...definedOnly(cols), name: body.name, emails_consented: true }));
+  } catch (e) {
+    nameConflict(e, body.name);
+  }
+}
+
+export async function updateBase(db: Db, id: number, body: Update) {
+  const errs = new FieldErrors();
+  const cols = toColumns(body, errs);
+  errs.throwIfAny();
+  const cur = await repo.getBase(db, id);
+  if (!cur) throw notFound('base', id);
+  const prefix = cols.card_prefix ?? cur.card_prefix;
+  const length = cols.card_length ?? cur.card_length;
+  if (prefix.length >= length) {
+    errs.add(body.cards?.prefix !== undefined ? 'cards.prefix' : 'cards.length', 'too_long', { max: length - 1 });
+    errs.throwIfAny();
+  }
+  try {
+    const row = await repo.updateBase(db, id, definedOnly(cols));
+    if (!row) throw notFound('base', id);
+    return toBase(row);
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    nameConflict(e, body.name);
+  }
+}
+
+export async function getBaseOrThrow(db: Db, id: number) {
+  const row = await repo.getBase(db, id);
+  if (!row) throw notFound('base', id);
+  return row;
+}
+
+export async function deleteBase(db: Db, id: number) {
+  if (!(await repo.deleteBase(db, id))) throw notFound('base', id);
+}

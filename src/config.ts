@@ -1,0 +1,48 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .string()
+  .transform((v) => !['0', 'false', 'no', 'off', ''].includes(v.trim().toLowerCase()));
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z.url().optional(),
+  KARTOTEKA_DATA_DIR: z.string().default('./data'),
+  KARTOTEKA_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  KARTOTEKA_DEMO: bool.default(true),
+  KARTOTEKA_BODY_LIMIT: z.coerce.number().int().positive().default(1_048_576),
+  KARTOTEKA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  adminToken: string | undefined;
+  demo: boolean;
+  bodyLimit: number;
+  logLevel: string;
+}
+
+/** Parses the environment once; a bad key fails start-up with the list of what is wrong. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  return {
+    port: c.PORT,
+    host: c.HOST,
+    databaseUrl: c.DATABASE_URL,
+    dataDir: path.resolve(c.KARTOTEKA_DATA_DIR),
+    adminToken: c.KARTOTEKA_ADMIN_TOKEN,
+    demo: c.KARTOTEKA_DEMO,
+    bodyLimit: c.KARTOTEKA_BODY_LIMIT,
+    logLevel: c.KARTOTEKA_LOG_LEVEL,
+  };
+}

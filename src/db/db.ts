@@ -1,0 +1,24 @@
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { DB } from './schema.ts';
+
+export type { DB } from './schema.ts';
+export type Db = Kysely<DB>;
+export type Trx = Transaction<DB>;
+/** Either the pool-backed db or an open transaction: repo functions take this first. */
+export type Conn = Kysely<DB> | Transaction<DB>;
+
+// int8 ids and counts fit in a JS number for any realistic installation (< 2^53).
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+// Dates stay 'YYYY-MM-DD' strings: no time zone can shift a birthday.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
+
+export function createPool(url: string, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, application_name: 'kartoteka' });
+  pool.on('error', () => undefined); // an idle client's error is reported by the next query
+  return pool;
+}
+
+export function createDb(pool: pg.Pool): Db {
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+}

@@ -1,0 +1,111 @@
+// Test context: a fresh database cloned from the migrated template, the app on
+// top of it, and small factories. One per test file (see scripts/test.ts).
+import crypto from 'node:crypto';
+import { after } from 'node:test';
+import pg from 'pg';
+import { buildApp } from '../src/app.ts';
+import { loadConfig, type Config } from '../src/config.ts';
+import { createDb, createPool, type Db } from '../src/db/db.ts';
+import type { Api } from '../src/http/types.ts';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+let counter = 0;
+
+function env(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run tests with npm test (scripts/test.ts), which provides the database`);
+  return v;
+}
+
+export interface TestContext {
+  db: Db;
+  pool: pg.Pool;
+  app: Api;
+  config: Config;
+  url: string;
+  /** HTTP call through app.inject as the admin token; returns status and parsed JSON body. */
+  api<T = any>(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T; headers: Record<string, unknown> }>;
+  newBase(overrides?: Record<string, unknown>): Promise<{ id: number; name: string }>;
+  newProfile(baseId: number, body: Record<string, unknown>): Promise<any>;
+}
+
+/** Creates a fresh database for this test file; dropped when the file's tests end. */
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const adminUrl = env('KARTOTEKA_TEST_ADMIN_URL');
+  const template = env('KARTOTEKA_TEST_TEMPLATE');
+  const runPid = template.split('_').pop();
+  const name = `kt_t_${runPid}_${process.pid}_${++counter}_${crypto.randomBytes(3).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+      break;
+    } catch (e) {
+      // Two files cloning the template at the same instant: wait and retry.
+      if (attempt > 20 || !/being accessed/.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
+    }
+  }
+  await admin.end();
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export async function testContext(configOverrides: Record<string, string> = {}): Promise<TestContext> {
+  const { url, drop } = await createTestDatabase();
+  const pool = createPool(url, 5);
+  const db = createDb(pool);
+  const config = loadConfig({ KARTOTEKA_ADMIN_TOKEN: ADMIN_TOKEN, KARTOTEKA_LOG_LEVEL: 'silent', DATABASE_URL: url, ...configOverrides });
+  const version = (await pool.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
+  const app = await buildApp({ db, config, engine: 'external', version });
+  after(async () => {
+    await app.close();
+    await db.destroy();
+    await drop();
+  });
+  const api: TestContext['api'] = async (method, path, body, headers = {}) => {
+    const res = await app.inject({
+      method: method as 'GET',
+      url: path,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    });
+    let parsed: any = res.body;
+    try {
+      parsed = res.body ? JSON.parse(res.body) : undefined;
+    } catch {
+      // not JSON
+    }
+    return { status: res.statusCode, body: parsed, headers: res.headers };
+  };
+  let bases = 0;
+  return {
+    db,
+    pool,
+    app,
+    config,
+    url,
+    api,
+    async newBase(overrides = {}) {
+      const r = await api('POST', '/api/v1/bases', { name: `База ${++bases} ${crypto.randomBytes(2).toString('hex')}`, emailsConsented: true, ...overrides });
+      if (r.status !== 201) throw new Error(`newBase: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body;
+    },
+    async newProfile(baseId, body) {
+      const r = await api('POST', `/api/v1/bases/${baseId}/profiles`, body);
+      if (r.status !== 201 && r.status !== 200) throw new Error(`newProfile: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body;
+    },
+  };
+}
