@@ -2,11 +2,11 @@
 // OpenAPI. Built per test with inject(), and by `kartoteka serve`.
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify from 'fastify';
+import Fastify, { type RouteOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { registerAuthRoutes } from './auth/auth.routes.ts';
 import { resolvePrincipal } from './auth/auth.service.ts';
-import { authorize } from './auth/permissions.ts';
+import { authorize, PERMISSIONS } from './auth/permissions.ts';
 import { registerBaseRoutes } from './bases/bases.routes.ts';
 import { registerFieldRoutes } from './fields/fields.routes.ts';
 import { registerHealthRoutes } from './http/health.routes.ts';
@@ -17,22 +17,34 @@ import { registerProfileRoutes } from './profiles/profiles.routes.ts';
 
 export const API_PREFIX = '/api/v1';
 
+/**
+ * onRoute hook: every API route must say what it needs (a known permission, and
+ * a `base` that names one of its path parameters): an undeclared route fails
+ * start-up, not a review.
+ */
+export function requirePermissionHook(route: Pick<RouteOptions, 'method' | 'url' | 'config'>): void {
+  if (route.url !== API_PREFIX && !route.url.startsWith(`${API_PREFIX}/`)) return;
+  const where = `Route ${String(route.method)} ${route.url}`;
+  const permission = route.config?.permission;
+  if (!permission) throw new Error(`${where} declares no permission`);
+  if (!(PERMISSIONS as readonly string[]).includes(permission)) throw new Error(`${where} declares an unknown permission "${permission}"`);
+  const base = route.config?.base;
+  if (base !== undefined && !route.url.split('/').includes(`:${base}`)) throw new Error(`${where} names base parameter "${base}" that is not in its path`);
+}
+
 export async function buildApp(ctx: AppContext, opts: { logger?: boolean } = {}): Promise<Api> {
   const app = Fastify({
     logger: opts.logger ? { level: ctx.config.logLevel } : false,
     bodyLimit: ctx.config.bodyLimit,
     genReqId: () => crypto.randomUUID(),
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors the router raises before any route runs (a malformed %-escape in the URL, …) are problems too.
+    frameworkErrors: (error, req, reply) => sendProblem(req, reply, error, ctx.config.bodyLimit),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
-  // Every API route must say what it needs: an undeclared route fails start-up, not a review.
-  app.addHook('onRoute', (route) => {
-    if (route.url.startsWith('/api/v1') && !route.config?.permission) {
-      throw new Error(`Route ${route.method} ${route.url} declares no permission`);
-    }
-  });
+  app.addHook('onRoute', requirePermissionHook);
 
   // The one guard: authenticate, then authorize the route's permission on its base.
   app.addHook('onRequest', async (req) => {

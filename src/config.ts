@@ -5,12 +5,15 @@ const bool = z
   .string()
   .transform((v) => !['0', 'false', 'no', 'off', ''].includes(v.trim().toLowerCase()));
 
+/** `FOO=` in the environment means "not set". */
+const emptyAsUnset = <T extends z.ZodType>(t: T) => z.preprocess((v) => (v === '' ? undefined : v), t);
+
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('0.0.0.0'),
-  DATABASE_URL: z.url().optional(),
+  DATABASE_URL: emptyAsUnset(z.url().optional()),
   KARTOTEKA_DATA_DIR: z.string().default('./data'),
-  KARTOTEKA_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  KARTOTEKA_ADMIN_TOKEN: emptyAsUnset(z.string().min(16, 'must be at least 16 characters').optional()),
   KARTOTEKA_DEMO: bool.default(true),
   KARTOTEKA_BODY_LIMIT: z.coerce.number().int().positive().default(1_048_576),
   KARTOTEKA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -31,6 +31,13 @@ export async function deleteSession(db: Conn, tokenHash: string) {
   await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
 }
 
+/** Ends every session of the user but the one with `keepHash` (the caller's own, if any). */
+export async function deleteOtherSessions(db: Conn, userId: number, keepHash: string | undefined) {
+  let q = db.deleteFrom('sessions').where('user_id', '=', userId);
+  if (keepHash) q = q.where('token_hash', '!=', keepHash);
+  await q.execute();
+}
+
 /** The live user behind a session token hash, or undefined if expired, unknown or disabled. */
 export async function findSessionUser(db: Conn, tokenHash: string) {
   return db

@@ -39,7 +39,7 @@ export function registerAuthRoutes(app: Api, ctx: AppContext) {
     },
   );
 
-  app.post('/auth/logout', { config: { permission: 'public' }, schema: { tags, summary: 'Sign out', response: { 204: z.null() } } }, async (req, reply) => {
+  app.post('/auth/logout', { config: { permission: 'self' }, schema: { tags, summary: 'Sign out (ends this session)', response: { 204: z.null() } } }, async (req, reply) => {
     await auth.logout(ctx.db, req.headers.cookie);
     reply.header('set-cookie', cookie('', 0)).code(204);
     return null;
@@ -56,7 +56,7 @@ export function registerAuthRoutes(app: Api, ctx: AppContext) {
     async (req, reply) => {
       const p = principalOf(req);
       if (p.userId === null) throw new AppError('forbidden', { detail: 'forbidden.permission', params: { permission: 'self' } });
-      await auth.changePassword(ctx.db, p.userId, req.body.currentPassword, req.body.newPassword);
+      await auth.changePassword(ctx.db, p.userId, req.body.currentPassword, req.body.newPassword, p.kind === 'session' ? req.headers.cookie : undefined);
       reply.code(204);
       return null;
     },

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Db } from '../db/db.ts';
-import { AppError, invalidField } from '../http/errors.ts';
+import { AppError, FieldErrors, notFound } from '../http/errors.ts';
 import * as repo from './auth.repo.ts';
 import type { Principal } from './permissions.ts';
 
@@ -46,7 +46,15 @@ export function parseCookies(header: string | undefined): Record<string, string>
   const out: Record<string, string> = {};
   for (const part of (header ?? '').split(';')) {
     const i = part.indexOf('=');
-    if (i > 0) out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
+    if (i <= 0) continue;
+    const raw = part.slice(i + 1).trim();
+    let value: string;
+    try {
+      value = decodeURIComponent(raw);
+    } catch {
+      value = raw; // a malformed %-escape is the client's problem, not a 500
+    }
+    out[part.slice(0, i).trim()] ??= value; // the first cookie of a name wins (RFC 6265 §5.4)
   }
   return out;
 }
@@ -91,12 +99,26 @@ export async function logout(db: Db, cookieHeader: string | undefined) {
   if (session) await repo.deleteSession(db, sha256(session));
 }
 
-export async function changePassword(db: Db, userId: number, current: string, next: string) {
-  if (next.length < MIN_PASSWORD) throw invalidField('newPassword', 'password_weak');
-  const user = await db.selectFrom('users').select(['login']).where('id', '=', userId).executeTakeFirstOrThrow();
-  const full = await repo.findUserByLogin(db, user.login);
-  if (!full || !(await verifyPassword(current, full.password_hash))) throw invalidField('currentPassword', 'password_wrong');
-  await repo.setPassword(db, userId, await hashPassword(next));
+/**
+ * Checks the current password and the new one together, so the caller hears
+ * every problem at once. On success every other session of the user ends (whoever
+ * else knew the old password is signed out); the caller's own session, named by
+ * its Cookie header, stays.
+ */
+export async function changePassword(db: Db, userId: number, current: string, next: string, cookieHeader?: string) {
+  const user = await db.selectFrom('users').select(['password_hash']).where('id', '=', userId).executeTakeFirst();
+  if (!user) throw notFound('user', userId);
+  const errors = new FieldErrors();
+  if (!(await verifyPassword(current, user.password_hash))) errors.add('currentPassword', 'password_wrong');
+  if (next.length < MIN_PASSWORD) errors.add('newPassword', 'password_weak');
+  else if (next === current) errors.add('newPassword', 'password_same');
+  errors.throwIfAny();
+  const hash = await hashPassword(next);
+  const keep = parseCookies(cookieHeader)[SESSION_COOKIE];
+  await db.transaction().execute(async (trx) => {
+    await repo.setPassword(trx, userId, hash);
+    await repo.deleteOtherSessions(trx, userId, keep ? sha256(keep) : undefined);
+  });
 }
 
 export async function createToken(db: Db, userId: number, name: string) {

@@ -2,8 +2,9 @@ import type { Conn } from '../db/db.ts';
 import type { BaseRow, BasesTable } from '../db/schema.ts';
 import type { Insertable, Updateable } from 'kysely';
 
-export async function getBase(db: Conn, id: number): Promise<BaseRow | undefined> {
-  return db.selectFrom('bases').selectAll().where('id', '=', id).executeTakeFirst();
+export async function getBase(db: Conn, id: number, opts: { forUpdate?: boolean } = {}): Promise<BaseRow | undefined> {
+  const q = db.selectFrom('bases').selectAll().where('id', '=', id);
+  return (opts.forUpdate ? q.forUpdate() : q).executeTakeFirst();
 }
 
 export async function listBases(db: Conn): Promise<BaseRow[]> {

@@ -43,9 +43,6 @@ function toColumns(b: Update, errs: FieldErrors) {
     if (!isSupportedCountry(region)) errs.add('phoneRegion', 'region_invalid', { value: b.phoneRegion });
   }
   if (b.emailsConsented === false) errs.add('emailsConsented', 'email_consent_required');
-  if (b.cards?.prefix !== undefined && b.cards.length !== undefined && b.cards.prefix.length >= b.cards.length) {
-    errs.add('cards.prefix', 'too_long', { max: b.cards.length - 1 });
-  }
   return {
     name: b.name,
     description: b.description,
@@ -72,11 +69,25 @@ function nameConflict(e: unknown, name: string | undefined): never {
   throw e;
 }
 
+/** What a new base gets when the body says nothing (the column defaults). */
+const CARD_DEFAULTS = { prefix: '', length: 13 };
+
+/**
+ * A generated card is prefix + at least one sequence digit + the check digit, so the
+ * prefix is at most length - 2 long. Blames the setting the caller changed.
+ */
+function checkCards(prefix: string, length: number, cards: Update['cards'], errs: FieldErrors): void {
+  if (prefix.length <= length - 2) return;
+  if (cards?.prefix !== undefined) errs.add('cards.prefix', 'too_long', { max: Math.max(length - 2, 0) });
+  else errs.add('cards.length', 'too_small', { min: prefix.length + 2 });
+}
+
 const definedOnly = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 export async function createBase(db: Db, body: Create) {
   const errs = new FieldErrors();
   const cols = toColumns(body, errs);
+  checkCards(cols.card_prefix ?? CARD_DEFAULTS.prefix, cols.card_length ?? CARD_DEFAULTS.length, body.cards, errs);
   errs.throwIfAny();
   try {
     return toBase(await repo.insertBase(db, { ...definedOnly(cols), name: body.name, emails_consented: true }));
@@ -88,19 +99,17 @@ export async function createBase(db: Db, body: Create) {
 export async function updateBase(db: Db, id: number, body: Update) {
   const errs = new FieldErrors();
   const cols = toColumns(body, errs);
-  errs.throwIfAny();
-  const cur = await repo.getBase(db, id);
-  if (!cur) throw notFound('base', id);
-  const prefix = cols.card_prefix ?? cur.card_prefix;
-  const length = cols.card_length ?? cur.card_length;
-  if (prefix.length >= length) {
-    errs.add(body.cards?.prefix !== undefined ? 'cards.prefix' : 'cards.length', 'too_long', { max: length - 1 });
-    errs.throwIfAny();
-  }
   try {
-    const row = await repo.updateBase(db, id, definedOnly(cols));
-    if (!row) throw notFound('base', id);
-    return toBase(row);
+    // The row lock keeps two concurrent changes (one of the prefix, one of the length) from combining badly.
+    return await db.transaction().execute(async (trx) => {
+      const cur = await repo.getBase(trx, id, { forUpdate: true });
+      if (!cur) throw notFound('base', id);
+      checkCards(cols.card_prefix ?? cur.card_prefix, cols.card_length ?? cur.card_length, body.cards, errs);
+      errs.throwIfAny();
+      const row = await repo.updateBase(trx, id, definedOnly(cols));
+      if (!row) throw notFound('base', id);
+      return toBase(row);
+    });
   } catch (e) {
     if (e instanceof AppError) throw e;
     nameConflict(e, body.name);

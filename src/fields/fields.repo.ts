@@ -70,11 +70,13 @@ export async function distinctValues(db: Conn, baseId: number, key: string): Pro
 }
 
 // name: rewrite-field-values
-// Replaces stored values by their converted form in one statement (pairs of old -> new jsonb).
+// Replaces stored values by their converted form in one statement (pairs of old -> new jsonb);
+// a value that converts to null (e.g. the string "," as tags) is removed, like any cleared value.
 export async function rewriteValues(db: Conn, baseId: number, key: string, pairs: { from: unknown; to: unknown }[]): Promise<void> {
   if (!pairs.length) return;
   await sql`
-    UPDATE profiles p SET fields = jsonb_set(p.fields, ARRAY[${key}::text], m.new_value)
+    UPDATE profiles p SET fields = CASE WHEN m.new_value = 'null'::jsonb THEN p.fields - ${key}::text
+                                        ELSE jsonb_set(p.fields, ARRAY[${key}::text], m.new_value) END
     FROM unnest(${pairs.map((x) => JSON.stringify(x.from))}::jsonb[], ${pairs.map((x) => JSON.stringify(x.to))}::jsonb[]) AS m(old_value, new_value)
     WHERE p.base_id = ${baseId} AND p.fields -> ${key}::text = m.old_value`.execute(db);
 }

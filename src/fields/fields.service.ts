@@ -50,6 +50,7 @@ export function coerceValue(def: Pick<FieldDef, 'type' | 'listMode' | 'options'>
     }
     case 'boolean': {
       if (typeof raw === 'boolean') return { ok: true, value: raw };
+      if (typeof raw !== 'string' && typeof raw !== 'number') return fail('field_boolean');
       const s = String(raw).trim().toLowerCase();
       if (TRUE.has(s)) return { ok: true, value: true };
       if (FALSE.has(s)) return { ok: true, value: false };
@@ -59,8 +60,9 @@ export function coerceValue(def: Pick<FieldDef, 'type' | 'listMode' | 'options'>
       if (typeof raw !== 'string' && typeof raw !== 'number') return { ok: false, key: 'field_list_value' };
       const s = String(raw).trim().replace(/\s+/g, ' ');
       if (s.length > 200) return { ok: false, key: 'too_long', params: { max: 200 } };
-      if (def.listMode === 'free') return { ok: true, value: s };
+      // A known option keeps its spelling (free lists too, so options never hold "Москва" and "москва").
       const hit = def.options.find((o) => o.toLowerCase() === s.toLowerCase());
+      if (def.listMode === 'free') return { ok: true, value: hit ?? s };
       return hit !== undefined ? { ok: true, value: hit } : fail('field_list_option', { options: def.options.join(', ').slice(0, 300) });
     }
     case 'ip': {
@@ -73,7 +75,8 @@ export function coerceValue(def: Pick<FieldDef, 'type' | 'listMode' | 'options'>
       if (!parts || parts.some((p) => typeof p !== 'string' && typeof p !== 'number')) return { ok: false, key: 'field_tags' };
       const tags = [...new Set(parts.map((p) => String(p).trim().replace(/\s+/g, ' ')).filter(Boolean))];
       if (tags.length > 100 || tags.some((x) => x.length > 100)) return { ok: false, key: 'field_tags' };
-      return { ok: true, value: tags };
+      // No tags is no value: it clears the field and does not satisfy `required`.
+      return { ok: true, value: tags.length ? tags : null };
     }
   }
 }
@@ -100,6 +103,9 @@ export function standardToOut(): FieldOutT[] {
     readOnly: f.readOnly ?? false,
   }));
 }
+
+/** A listed standard field (reserved names such as `id` are no field at all: 404). */
+const isStandardField = (key: string) => STANDARD_FIELDS.some((f) => f.key === key);
 
 async function requireBase(db: Db, baseId: number) {
   const base = await getBase(db, baseId);
@@ -155,7 +161,8 @@ export async function createField(db: Db, baseId: number, body: z.infer<typeof F
   return customToOut(def);
 }
 
-const dedupe = (xs: string[]) => [...new Map(xs.map((x) => [x.toLowerCase(), x])).values()];
+/** Options are unique regardless of case; the first spelling given wins. */
+const dedupe = (xs: string[]) => xs.filter((x, i) => xs.findIndex((y) => y.toLowerCase() === x.toLowerCase()) === i);
 
 /**
  * Updates labels, default, required, options, position; the key never changes.
@@ -163,7 +170,7 @@ const dedupe = (xs: string[]) => [...new Map(xs.map((x) => [x.toLowerCase(), x])
  */
 export async function updateField(db: Db, baseId: number, key: string, body: z.infer<typeof FieldUpdateBody>): Promise<FieldOutT> {
   await requireBase(db, baseId);
-  if (STANDARD_KEYS.has(key)) throw invalidField(body.type ? 'type' : 'key', 'standard_fixed');
+  if (isStandardField(key)) throw invalidField(body.type ? 'type' : 'key', 'standard_fixed');
   if (body.key !== undefined && body.key !== key) throw invalidField('key', 'field_key_immutable');
   return db.transaction().execute(async (trx) => {
     const cur = await repo.getField(trx, baseId, key, { forUpdate: true });
@@ -188,6 +195,9 @@ export async function updateField(db: Db, baseId: number, key: string, body: z.i
       let example: unknown;
       for (const { value, n } of await repo.distinctValues(trx, baseId, key)) {
         const c = coerceValue(next, value);
+        // A field that becomes a free list offers the values profiles already hold, one spelling each,
+        // as if they had just been written (coerceValue maps later case variants to the first one).
+        if (c.ok && next.listMode === 'free' && typeof c.value === 'string' && !next.options.includes(c.value)) next.options.push(c.value);
         if (!c.ok) {
           bad += n;
           example ??= value;
@@ -208,7 +218,7 @@ export async function updateField(db: Db, baseId: number, key: string, body: z.i
 
 export async function deleteField(db: Db, baseId: number, key: string): Promise<void> {
   await requireBase(db, baseId);
-  if (STANDARD_KEYS.has(key)) throw invalidField('key', 'standard_fixed');
+  if (isStandardField(key)) throw invalidField('key', 'standard_fixed');
   const ok = await db.transaction().execute((trx) => repo.deleteField(trx, baseId, key));
   if (!ok) throw notFound('field', key);
 }

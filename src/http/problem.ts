@@ -106,11 +106,11 @@ function localizeParams(err: AppError, lang: Lang): AppError {
 }
 
 /** Turns anything thrown into an AppError. Unknown errors become `internal` (and are logged by the caller). */
-export function toAppError(error: unknown, bodyLimit: number): AppError {
+export function toAppError(error: unknown, bodyLimit: number, contentType = ''): AppError {
   if (error instanceof AppError) return error;
   if (hasZodFastifySchemaValidationErrors(error)) {
     const ctx = (error as { validationContext?: string }).validationContext;
-    const prefix = ctx === 'querystring' ? 'query' : ctx === 'params' ? 'params' : '';
+    const prefix = ctx === 'querystring' ? 'query' : ctx === 'params' ? 'params' : ctx === 'headers' ? 'headers' : '';
     return new AppError('validation_failed', { errors: zodIssuesToFieldErrors(error.validation as ZodIssueLike[], prefix) });
   }
   const fe = error as FastifyError;
@@ -120,19 +120,25 @@ export function toAppError(error: unknown, bodyLimit: number): AppError {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new AppError('bad_request', { detail: 'bad_request.json' });
+    case 'FST_ERR_BAD_URL':
+      return new AppError('bad_request', { detail: 'bad_request.url' });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new AppError('bad_request', { detail: 'bad_request.content_type', params: { type: '' } });
+      return new AppError('bad_request', { detail: 'bad_request.content_type', params: { type: contentType.split(';')[0]!.trim().slice(0, 100) || '-' } });
   }
   if (error instanceof SyntaxError && fe.statusCode === 400) return new AppError('bad_request', { detail: 'bad_request.json' });
   if (pgCode(error) === '40001' || pgCode(error) === '40P01') return new AppError('conflict', { detail: 'conflict.base_changed' });
   if (typeof fe?.statusCode === 'number' && fe.statusCode === 413) {
     return new AppError('payload_too_large', { detail: 'payload_too_large', params: { limit: bodyLimit } });
   }
+  // Any other client error Fastify raises itself (a wrong Content-Length, …): the client's fault, not ours.
+  if (typeof fe?.code === 'string' && fe.code.startsWith('FST_') && typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new AppError('bad_request', { cause: error });
+  }
   return new AppError('internal', { detail: 'internal', cause: error });
 }
 
 export function sendProblem(req: FastifyRequest, reply: FastifyReply, error: unknown, bodyLimit: number): FastifyReply {
-  const appErr = toAppError(error, bodyLimit);
+  const appErr = toAppError(error, bodyLimit, req.headers['content-type']);
   if (appErr.code === 'internal') req.log.error({ err: error }, 'unhandled error');
   const lang = pickLang(req.headers['accept-language']);
   const body = renderProblem(localizeParams(appErr, lang), lang, req.id);

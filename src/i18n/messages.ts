@@ -37,6 +37,7 @@ const ru = {
   password_change_required: 'Смените одноразовый пароль: POST /api/v1/auth/password',
   payload_too_large: 'Тело запроса больше {limit} байт',
   'bad_request.json': 'Тело запроса — некорректный JSON',
+  'bad_request.url': 'Некорректный адрес: проверьте %-кодирование',
   'bad_request.content_type': 'Неподдерживаемый тип содержимого {type}',
   internal: 'Что-то пошло не так. Номер запроса: {requestId}',
   // field messages
@@ -91,6 +92,7 @@ const ru = {
   default_invalid: 'Значение по умолчанию не подходит к типу поля: {reason}',
   password_weak: 'Пароль — не короче 10 символов',
   password_wrong: 'Текущий пароль неверен',
+  password_same: 'Новый пароль должен отличаться от текущего',
 } as const;
 
 export type MessageKey = keyof typeof ru;
@@ -127,6 +129,7 @@ const en: Record<MessageKey, string> = {
   password_change_required: 'Change the one-time password first: POST /api/v1/auth/password',
   payload_too_large: 'The request body is larger than {limit} bytes',
   'bad_request.json': 'The request body is not valid JSON',
+  'bad_request.url': 'Malformed URL: check the %-encoding',
   'bad_request.content_type': 'Unsupported content type {type}',
   internal: 'Something went wrong. Request id: {requestId}',
   required: 'Required',
@@ -180,9 +183,11 @@ const en: Record<MessageKey, string> = {
   default_invalid: 'The default value does not fit the field type: {reason}',
   password_weak: 'A password has at least 10 characters',
   password_wrong: 'The current password is wrong',
+  password_same: 'The new password must differ from the current one',
 };
 
-const catalogs: Record<Lang, Record<MessageKey, string>> = { ru, en };
+/** Both catalogs, for tests and tooling; read-only by convention. */
+export const catalogs: Readonly<Record<Lang, Readonly<Record<MessageKey, string>>>> = { ru, en };
 
 export function t(lang: Lang, key: MessageKey, params: Record<string, string | number> = {}): string {
   return catalogs[lang][key].replace(/\{(\w+)\}/g, (_, name: string) => (name in params ? String(params[name]) : `{${name}}`));
@@ -192,15 +197,23 @@ export function isMessageKey(key: string): key is MessageKey {
   return key in ru;
 }
 
-/** Picks ru or en from an Accept-Language header; Russian unless English is preferred. */
+/**
+ * Picks ru or en from an Accept-Language header (RFC 9110 §12.5.4): the
+ * supported language with the highest weight wins (the first listed on a tie),
+ * Russian when neither is asked for. `q=0` means "not acceptable".
+ */
 export function pickLang(header: string | undefined): Lang {
   if (!header) return 'ru';
   let best: Lang = 'ru';
-  let bestQ = -1;
+  let bestQ = 0;
   for (const part of header.split(',')) {
-    const [tag = '', ...rest] = part.trim().toLowerCase().split(';');
-    const q = Number(rest.find((r) => r.trim().startsWith('q='))?.split('=')[1] ?? 1);
-    const lang = tag.startsWith('en') ? 'en' : tag.startsWith('ru') ? 'ru' : undefined;
+    const [rawTag = '', ...rest] = part.trim().toLowerCase().split(';');
+    const tag = rawTag.trim();
+    const qParam = rest.map((r) => r.trim()).find((r) => r.startsWith('q='));
+    const q = qParam === undefined ? 1 : Number(qParam.slice(2));
+    if (!Number.isFinite(q) || q <= 0) continue;
+    const primary = tag.split('-')[0];
+    const lang = primary === 'en' ? 'en' : primary === 'ru' ? 'ru' : undefined;
     if (lang && q > bestQ) {
       best = lang;
       bestQ = q;

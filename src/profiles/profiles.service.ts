@@ -199,16 +199,21 @@ export async function createProfile(db: Db, baseId: number, input: ProfileInput,
   const errs = new FieldErrors();
   const { cols, custom } = prepare(input, base.phone_region, defs, errs);
   if (input.generateCard && cols.card_number) errs.add('cardNumber', 'card_both');
+  // Fields whose value was given but is invalid: they already have their error, and
+  // must not get a second, misleading one ("required", "needs a phone").
+  const failed = new Set(errs.list.map((e) => e.field));
   // Defaults for what was not given, then the required check.
   for (const d of defs.values()) {
-    if (custom[d.key] === undefined && d.default !== null) custom[d.key] = d.default;
-    if (d.required && (custom[d.key] === undefined || custom[d.key] === null)) errs.add(`fields.${d.key}`, 'required');
+    const given = input.fields !== undefined && Object.hasOwn(input.fields, d.key);
+    if (!given && d.default !== null) custom[d.key] = d.default;
+    if (d.required && !failed.has(`fields.${d.key}`) && (custom[d.key] === undefined || custom[d.key] === null)) errs.add(`fields.${d.key}`, 'required');
   }
   const hasId = !!(cols.phone || cols.card_number || input.generateCard);
-  const kind = input.kind ?? (hasId || !cols.email ? 'member' : 'subscriber');
-  if (kind === 'member' && !hasId) errs.add('phone', 'member_needs_identity');
+  const idFailed = failed.has('phone') || failed.has('cardNumber');
+  const kind = input.kind ?? (hasId || idFailed || !cols.email ? 'member' : 'subscriber');
+  if (kind === 'member' && !hasId && !idFailed) errs.add('phone', 'member_needs_identity');
   if (kind === 'subscriber') {
-    if (!cols.email) errs.add('email', 'subscriber_needs_email');
+    if (!cols.email && !failed.has('email')) errs.add('email', 'subscriber_needs_email');
     if (hasId) errs.add(cols.phone ? 'phone' : 'cardNumber', 'subscriber_only_email');
   }
   errs.throwIfAny();
@@ -280,8 +285,10 @@ export async function updateProfile(db: Db, baseId: number, id: number, input: P
       // A subscriber who gives a phone or card registers as a member; a member never turns back.
       let kind = input.kind ?? (cur.kind === 'subscriber' && hasId ? 'member' : cur.kind);
       if (cur.kind === 'member' && kind === 'subscriber') throw invalidField('kind', 'invalid_enum', { values: 'member' });
-      if (kind === 'member' && !hasId) throw invalidField(cols.phone === null ? 'phone' : 'cardNumber', 'member_needs_identity');
+      if (kind === 'member' && !hasId) throw invalidField(cols.card_number === null && cols.phone === undefined ? 'cardNumber' : 'phone', 'member_needs_identity');
       if (kind === 'subscriber' && !next.email) throw invalidField('email', 'subscriber_needs_email');
+      // A subscriber has an email only: a phone or card without becoming a member is refused here, not by a CHECK (500).
+      if (kind === 'subscriber' && hasId) throw invalidField(next.phone ? 'phone' : 'cardNumber', 'subscriber_only_email');
       const fields = { ...cur.fields };
       for (const [k, v] of Object.entries(custom)) {
         if (v === null) delete fields[k];
@@ -314,7 +321,9 @@ export async function getProfile(db: Db, baseId: number, id: number): Promise<Pr
 }
 
 export async function deleteProfile(db: Db, baseId: number, id: number): Promise<void> {
-  if (!(await repo.deleteProfile(db, baseId, id))) throw notFound('profile', id);
+  if (await repo.deleteProfile(db, baseId, id)) return;
+  if (!(await getBase(db, baseId))) throw notFound('base', baseId);
+  throw notFound('profile', id);
 }
 
 /** Lookup by exactly one identifier, normalized the way it is stored. */
@@ -325,8 +334,13 @@ export async function lookup(db: Db, baseId: number, q: { phone?: string; cardNu
   if (given.length !== 1) throw invalidField('query', 'invalid_enum', { values: 'phone | cardNumber | email' });
   const key = given[0]!;
   const f = STANDARD_FIELDS.find((s) => s.key === key)!;
+  const raw = q[key]!;
+  // An unencoded '+' in a query string arrives as a space (?phone=+44…, ?email=a+b@x.ru):
+  // try the value with its '+' back first, then as it came.
+  const plus = key === 'phone' && /^ \d/.test(raw) ? '+' + raw.slice(1) : key === 'email' && /\S \S/.test(raw.trim()) ? raw.trim().replace(/ /g, '+') : undefined;
+  const restored = plus === undefined ? undefined : normalizeStandard(f, plus, base.phone_region, new FieldErrors());
   const errs = new FieldErrors();
-  const v = normalizeStandard(f, q[key]!, base.phone_region, errs);
+  const v = restored ?? normalizeStandard(f, raw, base.phone_region, errs);
   if (v === undefined) throw new AppError('validation_failed', { errors: errs.list.map((e) => ({ ...e, field: `query.${e.field}` })) });
   if (v === null) return [];
   return (await repo.findBy(db, baseId, f.column as 'phone' | 'card_number' | 'email', v)).map(toProfile);
