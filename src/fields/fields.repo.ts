@@ -31,9 +31,11 @@ function toRow(d: FieldDef) {
   };
 }
 
-export async function listFields(db: Conn, baseId: number): Promise<FieldDef[]> {
-  const rows = await db.selectFrom('fields').selectAll().where('base_id', '=', baseId).orderBy('position').orderBy('created_at').execute();
-  return rows.map(toFieldDef);
+/** `forShare` makes a writer's transaction wait for (and block) concurrent definition changes. */
+export async function listFields(db: Conn, baseId: number, opts: { forShare?: boolean } = {}): Promise<FieldDef[]> {
+  let q = db.selectFrom('fields').selectAll().where('base_id', '=', baseId).orderBy('position').orderBy('created_at');
+  if (opts.forShare) q = q.forShare();
+  return (await q.execute()).map(toFieldDef);
 }
 
 export async function getField(db: Conn, baseId: number, key: string, opts: { forUpdate?: boolean } = {}): Promise<FieldDef | undefined> {

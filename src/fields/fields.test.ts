@@ -382,7 +382,7 @@ describe('type change', () => {
     assert.equal(r.status, 409);
     assert.equal(r.body.code, 'conflict');
     assert.equal(r.body.errors[0].field, 'type');
-    assert.match(r.body.errors[0].message, /^3 сохранённых значений не преобразуются в тип «int»/);
+    assert.match(r.body.errors[0].message, /^Не преобразуются в тип «int» сохранённые значения \(всего: 3\)/);
     const f = (await field(base.id, 'code'))!;
     assert.equal(f.type, 'string');
     assert.equal(f.label.ru, 'Поле code');
@@ -458,7 +458,7 @@ describe('type change', () => {
     const id = await profileWith(base.id, { tier: 'silver' });
     const refused = await ctx.api('PATCH', fieldsUrl(base.id, 'tier'), { options: ['Gold', 'Bronze'] });
     assert.equal(refused.status, 409);
-    assert.match(refused.body.errors[0].message, /^1 сохранённых значений .*«Silver»/);
+    assert.match(refused.body.errors[0].message, /\(всего: 1\), например «Silver»/);
     assert.deepEqual((await field(base.id, 'tier'))!.options, ['Gold', 'Silver', 'Bronze']);
     const ok = await ctx.api('PATCH', fieldsUrl(base.id, 'tier'), { options: ['Gold', 'Silver'] });
     assert.equal(ok.status, 200);

@@ -127,9 +127,21 @@ async function accumulateOptions(db: Conn, baseId: number, defs: Map<string, Fie
   }
 }
 
+/**
+ * Values were validated against definitions read before the transaction; lock
+ * them now and make sure no type change or delete slipped in between.
+ */
+async function lockDefinitions(trx: Conn, baseId: number, seen: Map<string, FieldDef>): Promise<void> {
+  const now = await listFields(trx, baseId, { forShare: true });
+  const same = now.length === seen.size && now.every((d) => JSON.stringify(d) === JSON.stringify(seen.get(d.key)));
+  if (!same) throw new AppError('conflict', { detail: 'conflict.base_changed' });
+}
+
 async function issueCard(db: Conn, baseId: number): Promise<string> {
   for (;;) {
     const { seq, prefix, length } = await nextCardSeq(db, baseId);
+    const free = length - 1 - prefix.length;
+    if (String(seq).length > free) throw new AppError('conflict', { detail: 'conflict.cards_exhausted', params: { length, prefix } });
     const card = N.generateCardNumber(prefix, length, seq);
     if (!(await repo.cardTaken(db, baseId, card))) return card; // skip numbers somebody typed in by hand
   }
@@ -220,6 +232,7 @@ export async function createProfile(db: Db, baseId: number, input: ProfileInput,
   const values = Object.fromEntries(Object.entries(custom).filter(([, v]) => v !== null));
   return withConflicts(db, baseId, cols, () =>
     db.transaction().execute(async (trx) => {
+      await lockDefinitions(trx, baseId, defs);
       if (input.generateCard) cols.card_number = await issueCard(trx, baseId);
       const row = await repo.insertProfile(trx, {
         ...cols,
@@ -274,6 +287,7 @@ export async function updateProfile(db: Db, baseId: number, id: number, input: P
   errs.throwIfAny();
   return withConflicts(db, baseId, cols, () =>
     db.transaction().execute(async (trx) => {
+      await lockDefinitions(trx, baseId, defs);
       const cur = await repo.getProfile(trx, baseId, id, { forUpdate: true });
       if (!cur) throw notFound('profile', id);
       // Registration source and point of sale are set once: a later write only fills them if empty.
@@ -305,6 +319,14 @@ export async function updateProfile(db: Db, baseId: number, id: number, input: P
         const subs = await repo.takeSubscribersByEmail(trx, baseId, row.email, row.id);
         row = await mergeSubscribers(trx, row, subs, actor, 'member_gained_email');
         mergedFrom = subs.map((s) => s.id);
+      } else if (row.kind === 'subscriber' && row.email && changes.email !== undefined) {
+        // A subscriber now using a member's email is that member (seed 002): it folds in, and the member is returned.
+        const member = await repo.firstMemberByEmail(trx, baseId, row.email);
+        if (member) {
+          const subs = await repo.takeSubscribersByEmail(trx, baseId, row.email, member.id);
+          row = await mergeSubscribers(trx, member, subs, actor, 'subscriber_took_member_email');
+          mergedFrom = subs.map((s) => s.id);
+        }
       }
       return { profile: toProfile(row), created: false, mergedFrom };
     }),

@@ -554,6 +554,30 @@ describe('profiles: subscriber merges into member', () => {
     assert.equal(await countProfiles(b.id), 1);
   });
 
+  it('a subscriber who changes its email to a member email folds into that member', async () => {
+    const b = await ctx.newBase();
+    const m = await ctx.newProfile(b.id, { phone: nextPhone(), email: 'owner@x.ru' });
+    const sub = await ctx.newProfile(b.id, { email: 'old@x.ru', city: 'Тула', utmSource: 'vk' });
+    const r = await patch(b.id, sub.id, { email: 'Owner@X.ru' });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.id, m.id);
+    assert.deepEqual(r.body.mergedFrom, [sub.id]);
+    assert.equal(r.body.city, 'Тула');
+    assert.equal(r.body.utmSource, 'vk');
+    assert.equal((await get(b.id, sub.id)).status, 404);
+    assert.equal(await countProfiles(b.id), 1);
+  });
+
+  it('says clearly when generated card numbers are used up', async () => {
+    const b = await ctx.newBase({ cards: { prefix: '1234', length: 6 } });
+    const numbers = new Set<string>();
+    for (let i = 0; i < 9; i++) numbers.add((await create(b.id, { phone: nextPhone(), generateCard: true })).body.cardNumber);
+    assert.equal(numbers.size, 9);
+    const r = await create(b.id, { phone: nextPhone(), generateCard: true });
+    assert.equal(r.status, 409);
+    assert.match(r.body.detail, /Номера карт с префиксом «1234» и длиной 6 закончились/);
+  });
+
   it('never merges different emails, a member without email, or a subscriber of another base', async () => {
     const b = await ctx.newBase();
     const other = await ctx.newBase();
