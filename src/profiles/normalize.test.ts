@@ -115,6 +115,12 @@ describe('normalizePhone', () => {
     assert.equal(normalizePhone('9301234567'), '+79301234567');
   });
 
+  it('rejects numbers valid in a national plan but shorter than 7 digits in all', () => {
+    // libphonenumber calls +49 1680 valid; found by the garbage property on CI.
+    assert.equal(normalizePhone('1680', 'DE'), null);
+    assert.equal(normalizePhone('+491680'), null);
+  });
+
   it('unknown region: only international numbers parse', () => {
     assert.equal(normalizePhone('+44 20 7946 0958', 'XX'), '+442079460958');
     assert.equal(normalizePhone('20 7946 0958', 'XX'), null);
@@ -256,17 +262,6 @@ describe('normalizePhone', () => {
       ),
       { numRuns: 1000 },
     );
-  });
-
-  it('fast path is fast (sanity bound, far above the ~0.2 µs/call actual)', () => {
-    const inputs = ['8 (916) 123-45-67', '+7 916 1234567', '9161234567', '8 (812) 123-45-67'];
-    const N = 200_000;
-    const t0 = performance.now();
-    let acc = 0;
-    for (let i = 0; i < N; i++) acc += normalizePhone(inputs[i & 3]!)?.length ?? 0;
-    const perCallUs = ((performance.now() - t0) * 1000) / N;
-    assert.equal(acc, N * 12);
-    assert.ok(perCallUs < 5, `${perCallUs} µs/call`);
   });
 });
 

@@ -149,11 +149,15 @@ function libPhone(text: string, country: CountryCode | undefined): string | null
   try {
     const p = parsePhoneNumberFromString(text, country === undefined ? {} : { defaultCountry: country });
     if (p === undefined || !p.isValid()) return null;
-    return p.number;
+    // Some plans have valid numbers shorter than 7 digits in all (e.g. +49 1680):
+    // too short to be a client's phone, and outside what the database accepts.
+    return E164.test(p.number) ? p.number : null;
   } catch {
     return null;
   }
 }
+
+const E164 = /^\+[1-9]\d{6,14}$/;
 
 function slowPhone(plus: boolean, digits: string, region: string): string | null {
   if (digits.length > 18) return null; // IDD (max 4 digits) + 15-digit E.164
