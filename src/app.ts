@@ -46,6 +46,12 @@ export async function buildApp(ctx: AppContext, opts: { logger?: boolean } = {})
 
   app.addHook('onRoute', requirePermissionHook);
 
+  // A bodiless request (curl -X DELETE with the usual JSON header) is not an empty JSON document.
+  app.addHook('onRequest', async (req) => {
+    const h = req.headers;
+    if (h['content-type'] && !h['transfer-encoding'] && (h['content-length'] === undefined || h['content-length'] === '0')) delete h['content-type'];
+  });
+
   // The one guard: authenticate, then authorize the route's permission on its base.
   app.addHook('onRequest', async (req) => {
     const permission = req.routeOptions.config?.permission;

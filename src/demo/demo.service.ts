@@ -57,12 +57,17 @@ export async function createDemoBase(
     batch = [];
     opts.onProgress?.(done);
   };
-  for (const p of generateProfiles(opts.profiles, { seed: opts.seed ?? 1 })) {
+  // A few generated rows have no phone, card or email (neither member nor subscriber): skip them and
+  // draw more, so the base gets exactly the number asked for.
+  let wanted = opts.profiles;
+  for (const p of generateProfiles(opts.profiles + Math.ceil(opts.profiles / 100) + 10, { seed: opts.seed ?? 1 })) {
+    if (wanted === 0) break;
     const fields: Record<string, unknown> = { visits: p.fields.visits };
     if (p.fields.loyaltyScore !== null) fields.loyaltyScore = p.fields.loyaltyScore;
     if (p.fields.favoriteCategory !== null) fields.favoriteCategory = p.fields.favoriteCategory;
     const member = !!(p.phone || p.cardNumber);
-    if (!member && !p.email) continue; // neither a member nor a subscriber
+    if (!member && !p.email) continue;
+    wanted--;
     batch.push({
       base_id: baseId,
       kind: member ? 'member' : 'subscriber',

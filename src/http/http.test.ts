@@ -186,6 +186,15 @@ describe('errors as problem+json', () => {
     assert.equal(r.body.errors, undefined);
   });
 
+  it('a bodiless DELETE with the usual JSON header just works; a bodiless POST names the missing body', async () => {
+    const base = await ctx.newBase();
+    const del = await ctx.app.inject({ method: 'DELETE', url: `/api/v1/bases/${base.id}`, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' } });
+    assert.equal(del.statusCode, 204);
+    const post = await ctx.app.inject({ method: 'POST', url: '/api/v1/bases', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' } });
+    assert.equal(post.statusCode, 400);
+    assert.equal(post.json().code, 'validation_failed');
+  });
+
   it('unsupported content type: 400 bad_request naming the type', async () => {
     const r = await ctx.api('POST', '/api/v1/bases', 'name=x', { 'content-type': 'text/csv' });
     assertProblem(r, 400, 'bad_request');
