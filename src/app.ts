@@ -9,6 +9,7 @@ import { resolvePrincipal } from './auth/auth.service.ts';
 import { authorize, PERMISSIONS } from './auth/permissions.ts';
 import { registerBaseRoutes } from './bases/bases.routes.ts';
 import { registerFieldRoutes } from './fields/fields.routes.ts';
+import { registerFindRoutes } from './find/find.routes.ts';
 import { registerHealthRoutes } from './http/health.routes.ts';
 import { AppError } from './http/errors.ts';
 import { sendProblem } from './http/problem.ts';
@@ -102,6 +103,7 @@ export async function buildApp(ctx: AppContext, opts: { logger?: boolean } = {})
       registerAuthRoutes(typed, ctx);
       registerBaseRoutes(typed, ctx);
       registerFieldRoutes(typed, ctx);
+      registerFindRoutes(typed, ctx);
       registerProfileRoutes(typed, ctx);
       typed.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () => app.swagger());
     },

@@ -14,7 +14,8 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 
 export function createPool(url: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, application_name: 'kartoteka' });
+  // Sessions run in UTC: relative dates ("within the last 90 days") mean the same in SQL and in JS.
+  const pool = new pg.Pool({ connectionString: url, max, application_name: 'kartoteka', options: '-c TimeZone=UTC' });
   pool.on('error', () => undefined); // an idle client's error is reported by the next query
   return pool;
 }

@@ -105,8 +105,71 @@ export interface ProfilesTable {
   utm_term: string | null;
   referral_id: string | null;
   fields: ColumnType<Record<string, unknown>, string | undefined, string>;
+  tags: ColumnType<number[], number[] | undefined, number[]>;
+  birth_md: ColumnType<number | null, never, never>;
+  search: ColumnType<string, never, never>;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+export interface TagsTable {
+  base_id: number;
+  id: Generated<number>;
+  name: string;
+  color: Generated<string>;
+  created_at: Timestamp;
+}
+
+export interface SegmentsTable {
+  base_id: number;
+  id: Generated<number>;
+  name: string;
+  kind: string;
+  query: Json | null;
+  owner_id: number | null;
+  shared: Generated<boolean>;
+  count: number | null;
+  counted_at: Date | null;
+  count_ms: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SegmentMembersTable {
+  base_id: number;
+  segment_id: number;
+  profile_id: number;
+  added_at: Timestamp;
+}
+
+export interface TableSettingsTable {
+  user_id: number;
+  base_id: number;
+  settings: Json;
+  updated_at: Timestamp;
+}
+
+export interface JobsTable {
+  id: Generated<number>;
+  base_id: number | null;
+  kind: string;
+  status: Generated<string>;
+  params: Json;
+  progress: Json;
+  result: Json | null;
+  error: string | null;
+  attempts: Generated<number>;
+  actor: string;
+  created_at: Timestamp;
+  started_at: Date | null;
+  heartbeat_at: Date | null;
+  finished_at: Date | null;
+}
+
+export interface JobTargetsTable {
+  base_id: number;
+  job_id: number;
+  profile_id: number;
 }
 
 export interface ProfileMergesTable {
@@ -139,6 +202,12 @@ export interface DB {
   profiles: ProfilesTable;
   profile_merges: ProfileMergesTable;
   profile_events: ProfileEventsTable;
+  tags: TagsTable;
+  segments: SegmentsTable;
+  segment_members: SegmentMembersTable;
+  table_settings: TableSettingsTable;
+  jobs: JobsTable;
+  job_targets: JobTargetsTable;
 }
 
 export type BaseRow = Selectable<BasesTable>;

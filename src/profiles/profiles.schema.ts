@@ -33,6 +33,7 @@ const writable = {
   utmTerm: text(500),
   referralId: text(200),
   fields: z.record(z.string(), z.unknown()).optional().describe('Custom field values by key; null clears one'),
+  tags: z.array(z.number().int().positive()).max(500).optional().describe('Tag ids of the base: the full list (replaces the current one)'),
 };
 
 export const ProfileCreateBody = z.strictObject(writable);
@@ -68,6 +69,7 @@ export const ProfileOut = z.object({
   utmTerm: z.string().nullable(),
   referralId: z.string().nullable(),
   fields: z.record(z.string(), z.unknown()),
+  tags: z.array(z.number()),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

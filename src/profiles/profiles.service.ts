@@ -12,7 +12,7 @@ import * as N from './normalize.ts';
 import * as repo from './profiles.repo.ts';
 import type { Profile, ProfileInput } from './profiles.schema.ts';
 
-type Columns = Omit<NewProfileRow, 'base_id' | 'id' | 'created_at' | 'updated_at' | 'fields'>;
+type Columns = Omit<NewProfileRow, 'base_id' | 'id' | 'created_at' | 'updated_at' | 'fields' | 'tags' | 'birth_md' | 'search'>;
 type ColumnName = keyof Columns & string;
 
 const WRITABLE = STANDARD_FIELDS.filter((f) => !f.readOnly && f.key !== 'kind');
@@ -50,6 +50,7 @@ export function toProfile(r: ProfileRow): Profile {
     utmTerm: r.utm_term,
     referralId: r.referral_id,
     fields: r.fields,
+    tags: r.tags.map(Number),
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
   };
@@ -127,6 +128,16 @@ async function accumulateOptions(db: Conn, baseId: number, defs: Map<string, Fie
   }
 }
 
+/** Tag ids must be tags of this base; stored sorted and unique. */
+async function checkTags(db: Conn, baseId: number, ids: number[] | undefined, errs: FieldErrors): Promise<number[] | undefined> {
+  if (ids === undefined) return undefined;
+  const uniq = [...new Set(ids)].sort((a, b) => a - b);
+  if (!uniq.length) return [];
+  const known = new Set((await db.selectFrom('tags').select('id').where('base_id', '=', baseId).where('id', 'in', uniq).execute()).map((t) => t.id));
+  for (const id of uniq) if (!known.has(id)) errs.add('tags', 'filter_tag_unknown', { value: id });
+  return uniq;
+}
+
 /**
  * Values were validated against definitions read before the transaction; lock
  * them now and make sure no type change or delete slipped in between.
@@ -195,7 +206,8 @@ async function mergeSubscribers(trx: Conn, member: ProfileRow, subs: ProfileRow[
     fields = { ...s.fields, ...fields };
     await repo.insertMerge(trx, member.base_id, member.id, s, reason);
   }
-  const updated = await repo.updateProfile(trx, member.base_id, member.id, { ...(fill as ProfileUpdate), fields: JSON.stringify(fields) });
+  const tags = [...new Set([...member.tags, ...subs.flatMap((s) => s.tags)].map(Number))].sort((a, b) => a - b);
+  const updated = await repo.updateProfile(trx, member.base_id, member.id, { ...(fill as ProfileUpdate), fields: JSON.stringify(fields), tags });
   await repo.insertEvent(trx, member.base_id, member.id, actor, 'merged', { from: subs.map((s) => s.id), reason, filled: Object.keys(fill).map((c) => BY_COLUMN.get(c)?.key ?? c) });
   return updated;
 }
@@ -210,6 +222,7 @@ export async function createProfile(db: Db, baseId: number, input: ProfileInput,
   const { base, defs } = await loadContext(db, baseId);
   const errs = new FieldErrors();
   const { cols, custom } = prepare(input, base.phone_region, defs, errs);
+  const tags = await checkTags(db, baseId, input.tags, errs);
   if (input.generateCard && cols.card_number) errs.add('cardNumber', 'card_both');
   // Fields whose value was given but is invalid: they already have their error, and
   // must not get a second, misleading one ("required", "needs a phone").
@@ -240,6 +253,7 @@ export async function createProfile(db: Db, baseId: number, input: ProfileInput,
         kind,
         reg_source: cols.reg_source ?? 'api',
         fields: JSON.stringify(values),
+        ...(tags ? { tags } : {}),
       });
       await accumulateOptions(trx, baseId, defs, custom);
       await repo.insertEvent(trx, baseId, row.id, actor, 'created', changesOf({}, row));
@@ -269,6 +283,9 @@ function changesOf(before: Partial<ProfileRow>, after: ProfileRow): Record<strin
     const b = creating ? null : (before[f.column as keyof ProfileRow] ?? null);
     if (a !== b) out[f.key] = creating ? a : { from: b, to: a };
   }
+  const bt = creating ? [] : (before.tags ?? []).map(Number);
+  const at = after.tags.map(Number);
+  if (JSON.stringify(bt) !== JSON.stringify(at)) out.tags = creating ? at : { from: bt, to: at };
   const bf = (before.fields ?? {}) as Record<string, unknown>;
   for (const k of new Set([...Object.keys(bf), ...Object.keys(after.fields)])) {
     const a = after.fields[k] ?? null;
@@ -282,6 +299,7 @@ export async function updateProfile(db: Db, baseId: number, id: number, input: P
   const { base, defs } = await loadContext(db, baseId);
   const errs = new FieldErrors();
   const { cols, custom } = prepare(input, base.phone_region, defs, errs);
+  const tags = await checkTags(db, baseId, input.tags, errs);
   if (input.generateCard && cols.card_number) errs.add('cardNumber', 'card_both');
   for (const [k, v] of Object.entries(custom)) if (v === null && defs.get(k)?.required) errs.add(`fields.${k}`, 'required');
   errs.throwIfAny();
@@ -308,10 +326,10 @@ export async function updateProfile(db: Db, baseId: number, id: number, input: P
         if (v === null) delete fields[k];
         else fields[k] = v;
       }
-      const candidate = { ...next, kind, fields } as ProfileRow;
+      const candidate = { ...next, kind, fields, tags: tags ?? cur.tags } as ProfileRow;
       const changes = changesOf(cur, candidate);
       if (Object.keys(changes).length === 0) return { profile: toProfile(cur), created: false, mergedFrom: [] };
-      let row = await repo.updateProfile(trx, baseId, id, { ...cols, kind, fields: JSON.stringify(fields) });
+      let row = await repo.updateProfile(trx, baseId, id, { ...cols, kind, fields: JSON.stringify(fields), ...(tags ? { tags } : {}) });
       await accumulateOptions(trx, baseId, defs, custom);
       await repo.insertEvent(trx, baseId, id, actor, 'updated', changes);
       let mergedFrom: number[] = [];

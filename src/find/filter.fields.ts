@@ -1,0 +1,145 @@
+// What can be filtered on: every standard field, every custom field by its
+// type, tags, segments. Each entry says its value type, its SQL expression and
+// how to read the same value from a row (for the in-memory evaluator the tests
+// compare SQL against). Later issues add fields (bonuses, RFM, consents) by
+// adding entries here; the operators and the compiler stay as they are.
+import { sql, type RawBuilder } from 'kysely';
+import type { FieldDef } from '../fields/fields.schema.ts';
+import { KINDS, REG_SOURCES } from '../fields/standard.ts';
+
+export type FilterType =
+  | 'text' // folded (case- and ё-insensitive) comparisons: names, city, point of sale
+  | 'exact' // identifiers compared as stored: extra keys, UTM, referral, car number
+  | 'phone'
+  | 'email'
+  | 'card'
+  | 'enum'
+  | 'date'
+  | 'birthDate'
+  | 'datetime'
+  | 'number'
+  | 'boolean'
+  | 'customText'
+  | 'list'
+  | 'ip'
+  | 'valueTags'
+  | 'tags'
+  | 'segment'
+  | 'fullName';
+
+/** A row as the evaluator sees it: snake_case columns as stored, plus tags and fields. */
+export type Row = Record<string, unknown> & { fields: Record<string, unknown>; tags: number[] };
+
+export interface FilterField {
+  key: string;
+  type: FilterType;
+  /** SQL expression over the alias `p` (profiles). Only trusted text goes here, never user input. */
+  expr: RawBuilder<unknown>;
+  /** The same value read from a row. */
+  read(row: Row): unknown;
+  /** For custom fields: the jsonb key. */
+  jsonKey?: string;
+  values?: readonly string[];
+  label: { ru: string; en: string };
+}
+
+const col = (c: string, type: FilterType, key: string, label: { ru: string; en: string }, values?: readonly string[]): FilterField => ({
+  key,
+  type,
+  expr: sql.raw(`p.${c}`),
+  read: (r) => r[c] ?? null,
+  label,
+  ...(values ? { values } : {}),
+});
+
+/** The standard filter fields, by API key. */
+export const STANDARD_FILTER_FIELDS: readonly FilterField[] = [
+  { ...col('id', 'number', 'id', { ru: 'ID', en: 'ID' }) },
+  col('kind', 'enum', 'kind', { ru: 'Тип клиента', en: 'Client kind' }, KINDS),
+  {
+    key: 'fullName',
+    type: 'fullName',
+    expr: sql.raw(`kt_fold(concat_ws(' ', p.last_name, p.first_name, p.middle_name))`),
+    read: (r) => [r.last_name, r.first_name, r.middle_name].filter((x) => x !== null && x !== undefined).join(' '),
+    label: { ru: 'ФИО', en: 'Full name' },
+  },
+  col('last_name', 'text', 'lastName', { ru: 'Фамилия', en: 'Last name' }),
+  col('first_name', 'text', 'firstName', { ru: 'Имя', en: 'First name' }),
+  col('middle_name', 'text', 'middleName', { ru: 'Отчество', en: 'Middle name' }),
+  col('phone', 'phone', 'phone', { ru: 'Телефон', en: 'Phone' }),
+  col('email', 'email', 'email', { ru: 'E-mail', en: 'Email' }),
+  col('card_number', 'card', 'cardNumber', { ru: 'Номер карты', en: 'Card number' }),
+  col('birth_date', 'birthDate', 'birthDate', { ru: 'Дата рождения', en: 'Birth date' }),
+  col('gender', 'enum', 'gender', { ru: 'Пол', en: 'Gender' }, ['m', 'f']),
+  col('city', 'text', 'city', { ru: 'Город', en: 'City' }),
+  col('car_number', 'exact', 'carNumber', { ru: 'Номер автомобиля', en: 'Car number' }),
+  ...[1, 2, 3, 4, 5, 6].map((n) => col(`extra_key_${n}`, 'exact', `extraKey${n}`, { ru: `Дополнительный ключ ${n}`, en: `Extra key ${n}` })),
+  col('reg_source', 'enum', 'registrationSource', { ru: 'Место регистрации', en: 'Registration source' }, REG_SOURCES),
+  col('point_of_sale', 'text', 'pointOfSale', { ru: 'Точка продаж', en: 'Point of sale' }),
+  col('utm_source', 'exact', 'utmSource', { ru: 'UTM Source', en: 'UTM source' }),
+  col('utm_medium', 'exact', 'utmMedium', { ru: 'UTM Medium', en: 'UTM medium' }),
+  col('utm_campaign', 'exact', 'utmCampaign', { ru: 'UTM Campaign', en: 'UTM campaign' }),
+  col('utm_content', 'exact', 'utmContent', { ru: 'UTM Content', en: 'UTM content' }),
+  col('utm_term', 'exact', 'utmTerm', { ru: 'UTM Term', en: 'UTM term' }),
+  col('referral_id', 'exact', 'referralId', { ru: 'ID реферала', en: 'Referral ID' }),
+  col('created_at', 'datetime', 'createdAt', { ru: 'Дата создания', en: 'Created' }),
+  col('updated_at', 'datetime', 'updatedAt', { ru: 'Дата обновления', en: 'Updated' }),
+  { key: 'tags', type: 'tags', expr: sql.raw('p.tags'), read: (r) => r.tags, label: { ru: 'Теги', en: 'Tags' } },
+  { key: 'segment', type: 'segment', expr: sql.raw('p.id'), read: (r) => r.id, label: { ru: 'Сегменты', en: 'Segments' } },
+];
+
+const CUSTOM_TYPE: Record<FieldDef['type'], FilterType> = {
+  int: 'number',
+  float: 'number',
+  string: 'customText',
+  date: 'date',
+  boolean: 'boolean',
+  list: 'list',
+  ip: 'ip',
+  tags: 'valueTags',
+};
+
+/** A custom field as a filter field: `fields.<key>`. Keys are validated identifiers, safe as SQL literals. */
+export function customFilterField(d: FieldDef): FilterField {
+  if (!/^[a-z][A-Za-z0-9_]{0,62}$/.test(d.key)) throw new Error(`unsafe field key ${d.key}`);
+  return {
+    key: `fields.${d.key}`,
+    type: CUSTOM_TYPE[d.type],
+    expr: sql.raw(`(p.fields -> '${d.key}')`),
+    read: (r) => r.fields[d.key] ?? null,
+    jsonKey: d.key,
+    ...(d.type === 'list' ? { values: d.options } : {}),
+    label: d.label,
+  };
+}
+
+export function filterFieldMap(defs: Iterable<FieldDef>): Map<string, FilterField> {
+  const m = new Map(STANDARD_FILTER_FIELDS.map((f) => [f.key, f]));
+  for (const d of defs) m.set(`fields.${d.key}`, customFilterField(d));
+  return m;
+}
+
+/** Which operators each type accepts. */
+export const OPS_BY_TYPE: Record<FilterType, readonly string[]> = {
+  text: ['eq', 'ne', 'in', 'notIn', 'contains', 'startsWith', 'isEmpty', 'isNotEmpty'],
+  exact: ['eq', 'ne', 'in', 'notIn', 'contains', 'startsWith', 'isEmpty', 'isNotEmpty'],
+  phone: ['eq', 'ne', 'in', 'notIn', 'contains', 'startsWith', 'isEmpty', 'isNotEmpty'],
+  email: ['eq', 'ne', 'in', 'notIn', 'contains', 'startsWith', 'isEmpty', 'isNotEmpty'],
+  card: ['eq', 'ne', 'in', 'notIn', 'contains', 'startsWith', 'isEmpty', 'isNotEmpty'],
+  enum: ['eq', 'ne', 'in', 'notIn', 'isEmpty', 'isNotEmpty'],
+  date: ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'between', 'isEmpty', 'isNotEmpty', 'withinLastDays', 'olderThanDays'],
+  birthDate: [
+    'eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'between', 'isEmpty', 'isNotEmpty', 'withinLastDays', 'olderThanDays',
+    'birthdayInNextDays', 'birthdayThisMonth', 'birthMonthIn',
+  ],
+  datetime: ['gt', 'gte', 'lt', 'lte', 'between', 'withinLastDays', 'olderThanDays'],
+  number: ['eq', 'ne', 'in', 'notIn', 'gt', 'gte', 'lt', 'lte', 'between', 'isEmpty', 'isNotEmpty'],
+  boolean: ['eq', 'isEmpty', 'isNotEmpty'],
+  customText: ['eq', 'ne', 'in', 'notIn', 'contains', 'startsWith', 'isEmpty', 'isNotEmpty'],
+  list: ['eq', 'ne', 'in', 'notIn', 'isEmpty', 'isNotEmpty'],
+  ip: ['eq', 'ne', 'in', 'notIn', 'isEmpty', 'isNotEmpty'],
+  valueTags: ['hasAny', 'hasAll', 'hasNone', 'isEmpty', 'isNotEmpty'],
+  tags: ['hasAny', 'hasAll', 'hasNone', 'isEmpty', 'isNotEmpty'],
+  segment: ['inSegment', 'notInSegment'],
+  fullName: ['contains', 'startsWith', 'isEmpty', 'isNotEmpty'],
+};

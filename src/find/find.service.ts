@@ -1,0 +1,242 @@
+// Search: quick search + pasted list + filter, compiled to one WHERE; a page in
+// any sort order with keyset cursors; the exact total in the same round trip.
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
+import { getBase } from '../bases/bases.repo.ts';
+import type { Conn, Db } from '../db/db.ts';
+import type { ProfileRow } from '../db/schema.ts';
+import { listFields } from '../fields/fields.repo.ts';
+import { FieldErrors, invalidField, notFound } from '../http/errors.ts';
+import { toProfile } from '../profiles/profiles.service.ts';
+import type { Profile } from '../profiles/profiles.schema.ts';
+import { compileQuery, parseList, type Compiled, type CompileContext, type Query, type SegmentInfo } from './filter.ts';
+import { filterFieldMap, type FilterField } from './filter.fields.ts';
+
+export interface SortKey {
+  field: string;
+  dir: 'asc' | 'desc';
+}
+
+export interface SearchInput extends Query {
+  sort?: SortKey[];
+  limit?: number;
+  cursor?: string;
+  columns?: string[];
+  withTotal?: boolean;
+}
+
+/** Everything a compile needs about one base, loaded in three small queries. */
+export async function compileContext(db: Conn, baseId: number): Promise<CompileContext & { defsCount: number }> {
+  const base = await getBase(db, baseId);
+  if (!base) throw notFound('base', baseId);
+  const [defs, tags] = await Promise.all([
+    listFields(db, baseId),
+    db.selectFrom('tags').select('id').where('base_id', '=', baseId).execute(),
+  ]);
+  const cache = new Map<number, SegmentInfo | undefined>();
+  return {
+    baseId,
+    region: base.phone_region,
+    fields: filterFieldMap(defs),
+    tagIds: new Set(tags.map((t) => t.id)),
+    defsCount: defs.length,
+    async segment(id) {
+      if (!cache.has(id)) {
+        const s = await db.selectFrom('segments').select(['id', 'kind', 'query']).where('base_id', '=', baseId).where('id', '=', id).executeTakeFirst();
+        cache.set(id, s && { id: s.id, kind: s.kind as SegmentInfo['kind'], query: (s.query as Query | null) ?? null });
+      }
+      return cache.get(id);
+    },
+  };
+}
+
+export async function compileFor(db: Conn, baseId: number, query: Query): Promise<{ compiled: Compiled; ctx: CompileContext }> {
+  const ctx = await compileContext(db, baseId);
+  return { compiled: await compileQuery(query, ctx), ctx };
+}
+
+// name: count-matching
+// The exact number of profiles of a base a compiled query matches.
+export function countSql(baseId: number, where: RawBuilder<SqlBool>) {
+  return sql<{ n: number }>`SELECT count(*)::bigint AS n FROM profiles p WHERE p.base_id = ${baseId} AND ${where}`;
+}
+
+// name: matching-ids
+// The ids a compiled query matches, as a subquery for set-based mass actions.
+export function idsSql(baseId: number, where: RawBuilder<SqlBool>) {
+  return sql<{ id: number }>`SELECT p.id FROM profiles p WHERE p.base_id = ${baseId} AND ${where}`;
+}
+
+export async function countMatching(db: Conn, baseId: number, query: Query): Promise<{ count: number; ms: number }> {
+  const t0 = performance.now();
+  const { compiled } = await compileFor(db, baseId, query);
+  const r = await countSql(baseId, compiled.sql).execute(db);
+  return { count: Number(r.rows[0]!.n), ms: Math.round(performance.now() - t0) };
+}
+
+// ---------------------------------------------------------------------------
+// sorting and keyset pagination
+// ---------------------------------------------------------------------------
+
+interface SortColumn {
+  key: string;
+  dir: 'asc' | 'desc';
+  expr: RawBuilder<unknown>;
+}
+
+const NOT_SORTABLE = new Set(['tags', 'segment', 'fullName']);
+
+function sortColumns(sort: SortKey[] | undefined, fields: Map<string, FilterField>, errs: FieldErrors): SortColumn[] {
+  const keys = (sort ?? []).slice(0, 5);
+  const out: SortColumn[] = [];
+  keys.forEach((k, i) => {
+    const f = fields.get(k.field);
+    if (!f || NOT_SORTABLE.has(f.key) || f.type === 'valueTags') {
+      errs.add(`sort[${i}].field`, 'filter_field_unknown', { field: k.field });
+      return;
+    }
+    if (f.key === 'id') return; // the tiebreaker below
+    let expr: RawBuilder<unknown> = f.expr;
+    if (f.jsonKey !== undefined) {
+      const jk = f.jsonKey;
+      expr =
+        f.type === 'number'
+          ? sql.raw(`(CASE WHEN jsonb_typeof(p.fields -> '${jk}') = 'number' THEN (p.fields ->> '${jk}')::numeric END)`)
+          : f.type === 'date'
+            ? sql.raw(`((p.fields ->> '${jk}')::date)`)
+            : f.type === 'boolean'
+              ? sql.raw(`((p.fields ->> '${jk}')::boolean)`)
+              : sql.raw(`(p.fields ->> '${jk}')`);
+    }
+    out.push({ key: f.key, dir: k.dir, expr });
+  });
+  out.push({ key: 'id', dir: keys.find((k) => k.field === 'id')?.dir ?? 'asc', expr: sql.raw('p.id') });
+  return out;
+}
+
+// Cursor values are the sort keys as PostgreSQL prints them (exact to the microsecond),
+// compared back as untyped parameters that PostgreSQL reads as the column's type.
+function encodeCursor(values: (string | null)[]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+function decodeCursor(cursor: string, n: number): (string | null)[] {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && v.length === n && v.every((x) => x === null || typeof x === 'string')) return v;
+  } catch {
+    // fall through
+  }
+  throw invalidField('cursor', 'invalid_format');
+}
+
+/** Rows strictly after the cursor in ORDER BY k1 dir NULLS LAST, …, id. */
+function afterCursor(cols: SortColumn[], vals: (string | null)[]): RawBuilder<SqlBool> {
+  const alternatives: RawBuilder<SqlBool>[] = [];
+  for (let i = 0; i < cols.length; i++) {
+    const parts: RawBuilder<SqlBool>[] = [];
+    for (let j = 0; j < i; j++) {
+      const v = vals[j];
+      parts.push(v === null ? sql<SqlBool>`${cols[j]!.expr} IS NULL` : sql<SqlBool>`${cols[j]!.expr} = ${v}`);
+    }
+    const c = cols[i]!;
+    const v = vals[i];
+    if (v === null) continue; // nothing sorts after NULL within this key (NULLS LAST)
+    const op = sql.raw(c.dir === 'asc' ? '>' : '<');
+    parts.push(sql<SqlBool>`(${c.expr} ${op} ${v} OR ${c.expr} IS NULL)`);
+    alternatives.push(sql<SqlBool>`(${sql.join(parts, sql` AND `)})`);
+  }
+  return alternatives.length ? sql<SqlBool>`(${sql.join(alternatives, sql` OR `)})` : sql<SqlBool>`false`;
+}
+
+function orderBy(cols: SortColumn[]): RawBuilder<unknown> {
+  return sql.join(cols.map((c) => sql`${c.expr} ${sql.raw(c.dir === 'asc' ? 'ASC' : 'DESC')} NULLS LAST`));
+}
+
+// ---------------------------------------------------------------------------
+// search
+// ---------------------------------------------------------------------------
+
+export interface SearchResult {
+  items: Partial<Profile>[];
+  total?: number;
+  nextCursor: string | null;
+  notFound?: string[];
+}
+
+function pickColumns(p: Profile, columns: string[] | undefined): Partial<Profile> {
+  if (!columns?.length) return p;
+  const out: Record<string, unknown> = { id: p.id };
+  const custom: Record<string, unknown> = {};
+  for (const c of columns) {
+    if (c.startsWith('fields.')) {
+      const k = c.slice(7);
+      if (k in p.fields) custom[k] = p.fields[k];
+    } else if (c in p) out[c] = (p as Record<string, unknown>)[c];
+  }
+  if (columns.some((c) => c.startsWith('fields.') || c === 'fields')) out.fields = columns.includes('fields') ? p.fields : custom;
+  return out as Partial<Profile>;
+}
+
+export async function search(db: Db, baseId: number, input: SearchInput): Promise<SearchResult> {
+  const ctx = await compileContext(db, baseId);
+  const errs = new FieldErrors();
+  const compiled = await compileQuery(input, ctx, { errs });
+  const cols = sortColumns(input.sort, ctx.fields, errs);
+  for (const [i, c] of (input.columns ?? []).entries()) {
+    if (!ctx.fields.has(c) && !['id', 'fields', 'tags', 'baseId', 'createdAt', 'updatedAt'].includes(c)) errs.add(`columns[${i}]`, 'filter_field_unknown', { field: c });
+  }
+  errs.throwIfAny();
+  const limit = input.limit ?? 50;
+  const after = input.cursor ? afterCursor(cols, decodeCursor(input.cursor, cols.length)) : sql<SqlBool>`true`;
+  const page = sql<ProfileRow & { kt_cursor: (string | null)[] }>`
+    SELECT p.*, ARRAY[${sql.join(cols.map((c) => sql`(${c.expr})::text`))}] AS kt_cursor FROM profiles p
+    WHERE p.base_id = ${baseId} AND ${compiled.sql} AND ${after}
+    ORDER BY ${orderBy(cols)}
+    LIMIT ${limit + 1}`;
+  const [rows, total, notFoundList] = await Promise.all([
+    page.execute(db).then((r) => r.rows),
+    input.withTotal ? countSql(baseId, compiled.sql).execute(db).then((r) => Number(r.rows[0]!.n)) : Promise.resolve(undefined),
+    input.list !== undefined ? listNotFound(db, baseId, input.list, ctx.region) : Promise.resolve(undefined),
+  ]);
+  const more = rows.length > limit;
+  const pageRows = more ? rows.slice(0, limit) : rows;
+  const last = pageRows[pageRows.length - 1];
+  return {
+    items: pageRows.map((r) => pickColumns(toProfile(r), input.columns)),
+    ...(total !== undefined ? { total } : {}),
+    nextCursor: more && last ? encodeCursor(last.kt_cursor) : null,
+    ...(notFoundList ? { notFound: notFoundList } : {}),
+  };
+}
+
+// name: pasted-list-found
+// Which pasted identifiers exist in the base at all, to report the ones that do not.
+async function listNotFound(db: Db, baseId: number, list: string | string[], region: string): Promise<string[]> {
+  const parsed = parseList(list, region);
+  const r = await sql<{ phone: string | null; card_number: string | null; email: string | null }>`
+    SELECT phone, card_number, email FROM profiles
+    WHERE base_id = ${baseId}
+      AND (phone = ANY(${parsed.phones}::text[]) OR card_number = ANY(${parsed.cards}::text[]) OR email = ANY(${parsed.emails}::text[]))`.execute(db);
+  const found = new Set<string>();
+  for (const row of r.rows) for (const v of [row.phone, row.card_number, row.email]) if (v) found.add(v);
+  return [...new Set(parsed.entries.filter((e) => e.value === null || !found.has(e.value)).map((e) => e.raw))];
+}
+
+/** Values of a list (or any custom string-like) field really used, with counts, for filter checkboxes. */
+export async function fieldValues(db: Db, baseId: number, key: string): Promise<{ value: string; count: number }[]> {
+  const ctx = await compileContext(db, baseId);
+  const f = ctx.fields.get(key.startsWith('fields.') ? key : `fields.${key}`);
+  if (!f?.jsonKey) throw notFound('field', key);
+  if (f.type === 'valueTags') {
+    const r = await sql<{ value: string; n: number }>`
+      SELECT t AS value, count(*)::int AS n FROM profiles p, jsonb_array_elements_text(p.fields -> ${f.jsonKey}::text) AS t
+      WHERE p.base_id = ${baseId} AND jsonb_typeof(p.fields -> ${f.jsonKey}::text) = 'array'
+      GROUP BY t ORDER BY n DESC, t LIMIT 1000`.execute(db);
+    return r.rows.map((x) => ({ value: x.value, count: x.n }));
+  }
+  const r = await sql<{ value: string; n: number }>`
+    SELECT p.fields ->> ${f.jsonKey}::text AS value, count(*)::int AS n FROM profiles p
+    WHERE p.base_id = ${baseId} AND p.fields ? ${f.jsonKey}::text
+    GROUP BY 1 ORDER BY n DESC, 1 LIMIT 1000`.execute(db);
+  return r.rows.map((x) => ({ value: x.value, count: x.n }));
+}
