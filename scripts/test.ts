@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { createDatabaseSql } from '../src/db/database.ts';
 import { createPool } from '../src/db/db.ts';
 import { startEmbedded } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
@@ -35,7 +36,7 @@ const template = `kt_tpl_${process.pid}`;
 const admin = new pg.Client({ connectionString: adminUrl });
 await admin.connect();
 await admin.query(`DROP DATABASE IF EXISTS ${template}`);
-await admin.query(`CREATE DATABASE ${template}`);
+await admin.query(process.env.DATABASE_URL ? `CREATE DATABASE ${template}` : createDatabaseSql(template));
 const version = (await admin.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
 console.log(`PostgreSQL ${version}`);
 {

@@ -8,13 +8,18 @@ import { registerAuthRoutes } from './auth/auth.routes.ts';
 import { resolvePrincipal } from './auth/auth.service.ts';
 import { authorize, PERMISSIONS } from './auth/permissions.ts';
 import { registerBaseRoutes } from './bases/bases.routes.ts';
+import { registerBulkRoutes } from './bulk/bulk.routes.ts';
 import { registerFieldRoutes } from './fields/fields.routes.ts';
 import { registerFindRoutes } from './find/find.routes.ts';
 import { registerHealthRoutes } from './http/health.routes.ts';
 import { AppError } from './http/errors.ts';
+import { registerJobRoutes } from './jobs/jobs.routes.ts';
 import { sendProblem } from './http/problem.ts';
 import type { Api, AppContext } from './http/types.ts';
 import { registerProfileRoutes } from './profiles/profiles.routes.ts';
+import { registerSegmentRoutes } from './segments/segments.routes.ts';
+import { registerTableRoutes } from './table/table.routes.ts';
+import { registerTagRoutes } from './tags/tags.routes.ts';
 
 export const API_PREFIX = '/api/v1';
 
@@ -105,6 +110,11 @@ export async function buildApp(ctx: AppContext, opts: { logger?: boolean } = {})
       registerFieldRoutes(typed, ctx);
       registerFindRoutes(typed, ctx);
       registerProfileRoutes(typed, ctx);
+      registerTagRoutes(typed, ctx);
+      registerSegmentRoutes(typed, ctx);
+      registerTableRoutes(typed, ctx);
+      registerBulkRoutes(typed, ctx);
+      registerJobRoutes(typed, ctx);
       typed.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: API_PREFIX },

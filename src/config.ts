@@ -16,6 +16,8 @@ const schema = z.object({
   KARTOTEKA_ADMIN_TOKEN: emptyAsUnset(z.string().min(16, 'must be at least 16 characters').optional()),
   KARTOTEKA_DEMO: bool.default(true),
   KARTOTEKA_BODY_LIMIT: z.coerce.number().int().positive().default(1_048_576),
+  KARTOTEKA_BULK_SYNC_LIMIT: z.coerce.number().int().positive().default(5000),
+  KARTOTEKA_BULK_BATCH_SIZE: z.coerce.number().int().positive().default(5000),
   KARTOTEKA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -28,6 +30,10 @@ export interface Config {
   demo: boolean;
   bodyLimit: number;
   logLevel: string;
+  /** Mass actions up to this many profiles run at once; larger ones become jobs. */
+  bulkSyncLimit: number;
+  /** Profiles per batch (one transaction each) of a mass-action job. */
+  bulkBatchSize: number;
 }
 
 /** Parses the environment once; a bad key fails start-up with the list of what is wrong. */
@@ -47,5 +53,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demo: c.KARTOTEKA_DEMO,
     bodyLimit: c.KARTOTEKA_BODY_LIMIT,
     logLevel: c.KARTOTEKA_LOG_LEVEL,
+    bulkSyncLimit: c.KARTOTEKA_BULK_SYNC_LIMIT,
+    bulkBatchSize: c.KARTOTEKA_BULK_BATCH_SIZE,
   };
 }

@@ -6,6 +6,7 @@ import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { createDemoBase } from './demo/demo.service.ts';
 import type { Api } from './http/types.ts';
+import { startWorker } from './jobs/jobs.service.ts';
 
 export interface Running {
   app: Api;
@@ -36,7 +37,15 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
       say(`Demo base «${demo.name}» (id ${demo.baseId}) created with ${demo.profiles} profiles in ${((Date.now() - t0) / 1000).toFixed(1)} s (disable with --no-demo or KARTOTEKA_DEMO=0)`);
     }
     const app = await buildApp({ db: database.db, config, engine: database.engine, version: database.version }, { logger: config.logLevel !== 'silent' });
-    const address = await app.listen({ port: config.port, host: config.host });
+    // Background jobs (large mass actions); throws here if a job kind has no handler.
+    const worker = startWorker(database.db, { pollMs: 1000, log: (m, err) => say(`${m}${err ? `: ${err instanceof Error ? err.message : String(err)}` : ''}`) });
+    let address: string;
+    try {
+      address = await app.listen({ port: config.port, host: config.host });
+    } catch (e) {
+      await worker.stop();
+      throw e;
+    }
     const port = new URL(address).port;
     const url = `http://localhost:${port}`;
     say(`Listening on ${url}  (API docs: ${url}/api/docs)`);
@@ -48,6 +57,7 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
       stop: () =>
         (stopping ??= (async () => {
           await app.close();
+          await worker.stop(); // a job in progress stops after its batch and goes back to the queue
           await database.close();
         })()),
     };

@@ -3,7 +3,7 @@
 import type pg from 'pg';
 import type { Config } from '../config.ts';
 import { createDb, createPool, type Db } from './db.ts';
-import { startEmbedded } from './embedded.ts';
+import { startEmbedded, utf8Locale } from './embedded.ts';
 import { migrate } from './migrate.ts';
 
 export interface Database {
@@ -16,6 +16,20 @@ export interface Database {
 }
 
 const APP_DB = 'kartoteka';
+
+/** A database whose letters are letters to pg_trgm, whatever the cluster was initialised with. */
+export function createDatabaseSql(name: string): string {
+  const loc = utf8Locale();
+  return loc
+    ? `CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER libc LOCALE '${loc.replace(/'/g, '')}'`
+    : `CREATE DATABASE ${name}`;
+}
+
+/** Whether quick search can use trigrams on Cyrillic here (false on a "C" ctype database). */
+export async function cyrillicTrigrams(pool: pg.Pool): Promise<boolean> {
+  const r = await pool.query<{ n: number }>(`SELECT coalesce(array_length(show_trgm('иван'), 1), 0) AS n`);
+  return r.rows[0]!.n > 0;
+}
 
 export async function openDatabase(
   config: Pick<Config, 'databaseUrl' | 'dataDir'>,
@@ -32,7 +46,7 @@ export async function openDatabase(
     const admin = createPool(server.adminUrl, 1);
     try {
       const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [APP_DB]);
-      if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${APP_DB}`);
+      if (exists.rowCount === 0) await admin.query(createDatabaseSql(APP_DB));
     } catch (e) {
       await admin.end();
       await stopServer();
@@ -51,6 +65,9 @@ export async function openDatabase(
     if (opts.migrate !== false) {
       const res = await migrate(pool);
       if (res.applied.length) opts.log?.(`Applied migrations: ${res.applied.join(', ')}`);
+    }
+    if (!(await cyrillicTrigrams(pool))) {
+      opts.log?.('Warning: this database has a "C" character type, so quick search cannot use its trigram index for Cyrillic text; create the database with a UTF-8 locale (e.g. LOCALE \'C.UTF-8\')');
     }
     const db = createDb(pool);
     return {

@@ -3,7 +3,7 @@
 // binaries ourselves (not the package's class) so that a crashed app is
 // recovered from: a stale postmaster.pid, an orphaned server still running
 // on the folder, and two apps racing for one folder are all handled here.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -181,6 +181,31 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A libc UTF-8 locale: pg_trgm (quick search) classifies letters with libc, and
+ * under the builtin provider's "C" ctype Cyrillic letters are not letters, so
+ * «иван» would yield no trigrams. C.UTF-8 also keeps sorting cheap (code points).
+ */
+export function utf8Locale(): string | undefined {
+  let list: string[] = [];
+  try {
+    list = execFileSync('locale', ['-a'], { encoding: 'utf8' }).split('\n').map((l) => l.trim());
+  } catch {
+    return undefined;
+  }
+  const norm = (l: string) => l.toLowerCase().replace('-', '');
+  for (const want of ['c.utf8', 'en_us.utf8']) {
+    const hit = list.find((l) => norm(l) === want);
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+function localeArgs(): string[] {
+  const loc = utf8Locale();
+  return loc ? ['--locale-provider=libc', `--locale=${loc}`] : ['--locale-provider=builtin', '--builtin-locale=C.UTF-8'];
+}
+
 async function initCluster(pgDir: string, passwordFile: string, ids: { uid?: number; gid?: number }): Promise<void> {
   const { initdb } = await binaries();
   // initdb into a scratch folder and rename: a crash mid-initdb leaves no half cluster.
@@ -202,8 +227,7 @@ async function initCluster(pgDir: string, passwordFile: string, ids: { uid?: num
         `--pwfile=${pwTmp}`,
         '--auth=scram-sha-256',
         '--encoding=UTF8',
-        '--locale-provider=builtin',
-        '--builtin-locale=C.UTF-8',
+        ...localeArgs(),
         '--no-instructions',
       ],
       ids,

@@ -59,7 +59,8 @@ export const STANDARD_FILTER_FIELDS: readonly FilterField[] = [
   {
     key: 'fullName',
     type: 'fullName',
-    expr: sql.raw(`kt_fold(concat_ws(' ', p.last_name, p.first_name, p.middle_name))`),
+    // NULL when there is no name at all (concat_ws alone would give '', never empty to isEmpty)
+    expr: sql.raw(`kt_fold(nullif(concat_ws(' ', p.last_name, p.first_name, p.middle_name), ''))`),
     read: (r) => [r.last_name, r.first_name, r.middle_name].filter((x) => x !== null && x !== undefined).join(' '),
     label: { ru: 'ФИО', en: 'Full name' },
   },

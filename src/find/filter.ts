@@ -51,14 +51,38 @@ const TRUE: Compiled = { sql: sql<SqlBool>`true`, test: () => true };
 // folding and small helpers, mirrored in SQL
 // ---------------------------------------------------------------------------
 
+/**
+ * The JS twin of SQL lower(): simple case mapping, letter by letter. JS's own
+ * toLowerCase maps 'İ' to 'i' + a combining dot and a word-final 'Σ' to 'ς';
+ * PostgreSQL gives 'i' and 'σ'.
+ */
+export function lower(s: string): string {
+  if (!/[İΣ]/.test(s)) return s.toLowerCase();
+  let out = '';
+  for (const c of s) out += c === 'İ' ? 'i' : c.toLowerCase();
+  return out;
+}
+
 /** The JS twin of SQL kt_fold: lower case, ё = е. */
 export function fold(s: string): string {
-  return s.replace(/[Ёё]/g, 'е').toLowerCase();
+  return lower(s.replace(/[Ёё]/g, 'е'));
 }
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => '\\' + c);
 const likeContains = (s: string) => `%${escapeLike(s)}%`;
 const likeStarts = (s: string) => `${escapeLike(s)}%`;
+
+/**
+ * A Russian number typed from its start with the trunk prefix 8 (8 916 12…) is
+ * the start of +7 916 12…: that stored prefix, or null when the input is not such.
+ */
+function trunkPrefix(raw: string, digits: string, region: string): string | null {
+  return region === 'RU' && digits.length >= 4 && digits.startsWith('8') && !raw.trim().startsWith('+') ? `+7${digits.slice(1)}` : null;
+}
+const phoneStarts = (prefix: string): Compiled => ({
+  sql: sql<SqlBool>`p.phone LIKE ${likeStarts(prefix)}`,
+  test: (r) => typeof r.phone === 'string' && r.phone.startsWith(prefix),
+});
 
 /** The JS twin of SQL kt_search_text (see migration 0002). */
 export function searchText(r: Row): string {
@@ -130,6 +154,8 @@ function scalar(f: FilterField, op: string, v: unknown, region: string): string 
     case 'fullName':
       return fold(asText(v));
     case 'exact':
+      // a car number is stored without spaces and hyphens, in upper case: compared the same way
+      return f.key === 'carNumber' ? asText(v).replace(/[\s-]/g, '').toUpperCase() : asText(v);
     case 'customText':
       return asText(v);
     case 'phone': {
@@ -146,7 +172,7 @@ function scalar(f: FilterField, op: string, v: unknown, region: string): string 
     }
     case 'email': {
       const s = asText(v);
-      if (op === 'contains' || op === 'startsWith') return s.toLowerCase();
+      if (op === 'contains' || op === 'startsWith') return lower(s);
       const e = normalizeEmail(s);
       if (!e) throw new Bad('email_invalid', { value: show(v) });
       return e;
@@ -243,17 +269,45 @@ function access(f: FilterField): Access {
     if (folded) return fold(String(x));
     return x as Scalar;
   };
-  return { value, read, eq: (v) => sql<SqlBool>`${value} = ${v}`, isNull: sql<SqlBool>`${f.expr} IS NULL` };
+  // '' is as empty as NULL (the JS read says null for both), for columns that can hold text
+  const textual = folded || f.type === 'exact' || f.type === 'email';
+  const isNull = textual ? sql<SqlBool>`coalesce(${f.expr}, '') = ''` : sql<SqlBool>`${f.expr} IS NULL`;
+  return { value, read, eq: (v) => sql<SqlBool>`${value} = ${v}`, isNull };
 }
 
 /** Compares a row value with a bound value the way SQL does for this type. */
-function cmp(a: Scalar, b: Scalar, type: FilterField['type']): number {
-  if (type === 'datetime') {
-    // datetime values compare as instants; a bare date means its start
-    return Date.parse(String(a)) - Date.parse(String(b).length === 10 ? `${b}T00:00:00Z` : String(b));
-  }
+function cmp(a: Scalar, b: Scalar): number {
   if (typeof a === 'number' && typeof b === 'number') return a - b;
   return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
+}
+
+/**
+ * A datetime value as the span of time it names: a bare date its whole day
+ * (UTC), an instant its millisecond (what the API shows; PostgreSQL keeps
+ * microseconds). gt means after the span, lte up to its end, and so on.
+ */
+function span(v: Scalar): [number, number] {
+  const s = String(v);
+  if (s.length === 10) {
+    const start = Date.parse(`${s}T00:00:00Z`);
+    return [start, start + 86_400_000];
+  }
+  const t = Date.parse(s);
+  return [t, t + 1];
+}
+
+/** A datetime column compared with the start or the end of a span: `x >= bound` or `x < bound`. */
+function instantBound(f: FilterField, bound: number, op: '>=' | '<'): Compiled {
+  const iso = new Date(bound).toISOString();
+  return {
+    sql: sql<SqlBool>`${f.expr} ${sql.raw(op)} ${iso}::timestamptz`,
+    test: (r) => {
+      const x = f.read(r);
+      if (x === null || x === undefined) return false;
+      const t = x instanceof Date ? x.getTime() : Date.parse(String(x));
+      return op === '>=' ? t >= bound : t < bound;
+    },
+  };
 }
 
 function daysAgo(today: Date, n: number): string {
@@ -342,16 +396,16 @@ function condition(f: FilterField, op: string, value: unknown, ctx: CompileConte
         target = sql`substr(${f.expr}, 2)`; // digits after '+'
         read = (r) => (typeof r.phone === 'string' ? r.phone.slice(1) : null);
       } else if (f.type === 'customText' || f.type === 'email' || f.type === 'exact' || f.type === 'card') {
-        const lower = f.type !== 'card';
-        target = lower ? sql`lower(${a.value})` : a.value;
+        const lowered = f.type !== 'card';
+        target = lowered ? sql`lower(${a.value})` : a.value;
         read = (r) => {
           const x = a.read(r);
-          return x === null ? null : lower ? String(x).toLowerCase() : String(x);
+          return x === null ? null : lowered ? lower(String(x)) : String(x);
         };
       }
-      const needle = f.type === 'customText' || f.type === 'exact' ? v.toLowerCase() : v;
+      const needle = f.type === 'customText' || f.type === 'exact' ? lower(v) : v;
       const pat = op === 'contains' ? likeContains(needle) : likeStarts(needle);
-      return {
+      const like: Compiled = {
         sql: sql<SqlBool>`${target} LIKE ${pat}`,
         test: (r) => {
           const x = read(r);
@@ -360,35 +414,39 @@ function condition(f: FilterField, op: string, value: unknown, ctx: CompileConte
           return op === 'contains' ? s.includes(needle) : s.startsWith(needle);
         },
       };
+      // '8916123' contains: those digits anywhere, or the number 8 916 123… (+7 916 123…)
+      const trunk = f.type === 'phone' && op === 'contains' ? trunkPrefix(String(value), v, ctx.region) : null;
+      return trunk ? or([like, phoneStarts(trunk)]) : like;
     }
     case 'gt':
     case 'gte':
     case 'lt':
     case 'lte': {
       const v = one();
+      if (f.type === 'datetime') {
+        const [start, end] = span(v);
+        return op === 'gt' ? instantBound(f, end, '>=') : op === 'gte' ? instantBound(f, start, '>=') : op === 'lt' ? instantBound(f, start, '<') : instantBound(f, end, '<');
+      }
       const sqlOp = { gt: '>', gte: '>=', lt: '<', lte: '<=' }[op];
       return {
         sql: sql<SqlBool>`${a.value} ${sql.raw(sqlOp)} ${v}`,
         test: (r) => {
           const x = a.read(r);
           if (x === null) return false;
-          const c = cmp(x, v, f.type);
+          const c = cmp(x, v);
           return op === 'gt' ? c > 0 : op === 'gte' ? c >= 0 : op === 'lt' ? c < 0 : c <= 0;
         },
       };
     }
     case 'between': {
       const [lo, hi] = asPair(value).map((x) => scalar(f, op, x, ctx.region)) as [Scalar, Scalar];
-      // A bare upper date on a timestamp means the whole day.
-      const hiSql = f.type === 'datetime' && String(hi).length === 10 ? sql`(${hi}::date + 1)` : sql`${hi}`;
-      const hiOp = f.type === 'datetime' && String(hi).length === 10 ? sql.raw('<') : sql.raw('<=');
+      // On a timestamp, from the start of the first span to the end of the second (a bare date is its whole day).
+      if (f.type === 'datetime') return and([instantBound(f, span(lo)[0], '>='), instantBound(f, span(hi)[1], '<')]);
       return {
-        sql: sql<SqlBool>`(${a.value} >= ${lo} AND ${a.value} ${hiOp} ${hiSql})`,
+        sql: sql<SqlBool>`(${a.value} >= ${lo} AND ${a.value} <= ${hi})`,
         test: (r) => {
           const x = a.read(r);
-          if (x === null || cmp(x, lo, f.type) < 0) return false;
-          if (f.type === 'datetime' && String(hi).length === 10) return Date.parse(String(x)) < Date.parse(`${hi}T00:00:00Z`) + 86_400_000;
-          return cmp(x, hi, f.type) <= 0;
+          return x !== null && cmp(x, lo) >= 0 && cmp(x, hi) <= 0;
         },
       };
     }
@@ -404,7 +462,7 @@ function condition(f: FilterField, op: string, value: unknown, ctx: CompileConte
         test: (r) => {
           const x = a.read(r);
           if (x === null) return false;
-          const c = f.type === 'datetime' ? Date.parse(String(x)) - Date.parse(`${from}T00:00:00Z`) : cmp(x, from, 'date');
+          const c = f.type === 'datetime' ? Date.parse(String(x)) - Date.parse(`${from}T00:00:00Z`) : cmp(x, from);
           return within ? c >= 0 : c < 0;
         },
       };
@@ -452,12 +510,15 @@ interface Walk {
   ctx: CompileContext;
   errs: FieldErrors;
   conditions: number;
+  tooBig?: boolean;
   visiting: Set<number>;
 }
 
 async function node(n: unknown, path: string, depth: number, w: Walk): Promise<Compiled> {
   if (depth > LIMITS.depth || ++w.conditions > LIMITS.conditions) {
-    w.errs.add(path, 'filter_too_deep', { max: depth > LIMITS.depth ? LIMITS.depth : LIMITS.conditions });
+    // one error for the first node past the limit, not one for each of thousands
+    if (!w.tooBig) w.errs.add(path, 'filter_too_deep', { max: depth > LIMITS.depth ? LIMITS.depth : LIMITS.conditions });
+    w.tooBig = true;
     return TRUE;
   }
   if (typeof n !== 'object' || n === null || Array.isArray(n)) {
@@ -542,8 +603,10 @@ export function compileSearch(q: string | string[] | undefined, region: string):
     if (PHONEISH.test(v) && v.replace(/[^0-9]/g, '').length >= 3) {
       let d = v.replace(/[^0-9]/g, '');
       if (region === 'RU' && d.length === 11 && d.startsWith('8')) d = '7' + d.slice(1);
-      const pat = likeContains(d);
-      alternatives.push({ sql: sql<SqlBool>`p.search LIKE ${pat}`, test: (r) => searchText(r).includes(d) });
+      const digits: Compiled = { sql: sql<SqlBool>`p.search LIKE ${likeContains(d)}`, test: (r) => searchText(r).includes(d) };
+      // '8916123' is also the start of +7 916 123…
+      const trunk = trunkPrefix(v, d, region);
+      alternatives.push(trunk ? or([digits, phoneStarts(trunk)]) : digits);
       continue;
     }
     const words = fold(v).split(/\s+/).filter(Boolean).slice(0, 10);

@@ -5,7 +5,7 @@ import { getBase } from '../bases/bases.repo.ts';
 import type { Conn, Db } from '../db/db.ts';
 import type { ProfileRow } from '../db/schema.ts';
 import { listFields } from '../fields/fields.repo.ts';
-import { FieldErrors, invalidField, notFound } from '../http/errors.ts';
+import { FieldErrors, invalidField, notFound, pgCode } from '../http/errors.ts';
 import { toProfile } from '../profiles/profiles.service.ts';
 import type { Profile } from '../profiles/profiles.schema.ts';
 import { compileQuery, parseList, type Compiled, type CompileContext, type Query, type SegmentInfo } from './filter.ts';
@@ -88,13 +88,15 @@ const NOT_SORTABLE = new Set(['tags', 'segment', 'fullName']);
 function sortColumns(sort: SortKey[] | undefined, fields: Map<string, FilterField>, errs: FieldErrors): SortColumn[] {
   const keys = (sort ?? []).slice(0, 5);
   const out: SortColumn[] = [];
+  // id is unique: keys after it never decide anything, and it is always the last column
+  const idAt = keys.findIndex((k) => k.field === 'id');
   keys.forEach((k, i) => {
     const f = fields.get(k.field);
     if (!f || NOT_SORTABLE.has(f.key) || f.type === 'valueTags') {
       errs.add(`sort[${i}].field`, 'filter_field_unknown', { field: k.field });
       return;
     }
-    if (f.key === 'id') return; // the tiebreaker below
+    if (f.key === 'id' || (idAt >= 0 && i > idAt)) return; // the tiebreaker below
     let expr: RawBuilder<unknown> = f.expr;
     if (f.jsonKey !== undefined) {
       const jk = f.jsonKey;
@@ -109,20 +111,24 @@ function sortColumns(sort: SortKey[] | undefined, fields: Map<string, FilterFiel
     }
     out.push({ key: f.key, dir: k.dir, expr });
   });
-  out.push({ key: 'id', dir: keys.find((k) => k.field === 'id')?.dir ?? 'asc', expr: sql.raw('p.id') });
+  out.push({ key: 'id', dir: keys[idAt]?.dir ?? 'asc', expr: sql.raw('p.id') });
   return out;
 }
 
 // Cursor values are the sort keys as PostgreSQL prints them (exact to the microsecond),
 // compared back as untyped parameters that PostgreSQL reads as the column's type.
-function encodeCursor(values: (string | null)[]): string {
-  return Buffer.from(JSON.stringify(values)).toString('base64url');
+// The cursor names its sort, so a cursor of another sort order is refused, not misread.
+const sortSignature = (cols: SortColumn[]) => cols.map((c) => `${c.key}:${c.dir}`).join(',');
+
+function encodeCursor(cols: SortColumn[], values: (string | null)[]): string {
+  return Buffer.from(JSON.stringify({ s: sortSignature(cols), v: values })).toString('base64url');
 }
 
-function decodeCursor(cursor: string, n: number): (string | null)[] {
+function decodeCursor(cursor: string, cols: SortColumn[]): (string | null)[] {
   try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === n && v.every((x) => x === null || typeof x === 'string')) return v;
+    const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { s?: unknown; v?: unknown };
+    const v = c?.v;
+    if (c?.s === sortSignature(cols) && Array.isArray(v) && v.length === cols.length && v.every((x) => x === null || typeof x === 'string')) return v;
   } catch {
     // fall through
   }
@@ -187,14 +193,21 @@ export async function search(db: Db, baseId: number, input: SearchInput): Promis
   }
   errs.throwIfAny();
   const limit = input.limit ?? 50;
-  const after = input.cursor ? afterCursor(cols, decodeCursor(input.cursor, cols.length)) : sql<SqlBool>`true`;
+  const after = input.cursor ? afterCursor(cols, decodeCursor(input.cursor, cols)) : sql<SqlBool>`true`;
   const page = sql<ProfileRow & { kt_cursor: (string | null)[] }>`
     SELECT p.*, ARRAY[${sql.join(cols.map((c) => sql`(${c.expr})::text`))}] AS kt_cursor FROM profiles p
     WHERE p.base_id = ${baseId} AND ${compiled.sql} AND ${after}
     ORDER BY ${orderBy(cols)}
     LIMIT ${limit + 1}`;
   const [rows, total, notFoundList] = await Promise.all([
-    page.execute(db).then((r) => r.rows),
+    page.execute(db).then(
+      (r) => r.rows,
+      (e: unknown) => {
+        // a cursor edited by hand: its values do not read as the sort columns' types
+        if (input.cursor && pgCode(e)?.startsWith('22')) throw invalidField('cursor', 'invalid_format');
+        throw e;
+      },
+    ),
     input.withTotal ? countSql(baseId, compiled.sql).execute(db).then((r) => Number(r.rows[0]!.n)) : Promise.resolve(undefined),
     input.list !== undefined ? listNotFound(db, baseId, input.list, ctx.region) : Promise.resolve(undefined),
   ]);
@@ -204,7 +217,7 @@ export async function search(db: Db, baseId: number, input: SearchInput): Promis
   return {
     items: pageRows.map((r) => pickColumns(toProfile(r), input.columns)),
     ...(total !== undefined ? { total } : {}),
-    nextCursor: more && last ? encodeCursor(last.kt_cursor) : null,
+    nextCursor: more && last ? encodeCursor(cols, last.kt_cursor) : null,
     ...(notFoundList ? { notFound: notFoundList } : {}),
   };
 }

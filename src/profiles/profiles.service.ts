@@ -138,6 +138,13 @@ async function checkTags(db: Conn, baseId: number, ids: number[] | undefined, er
   return uniq;
 }
 
+/** Inside the write: the tags must still exist, and stay until commit (a concurrent delete waits). */
+async function lockTags(trx: Conn, baseId: number, ids: number[] | undefined): Promise<void> {
+  if (!ids?.length) return;
+  const rows = await trx.selectFrom('tags').select('id').where('base_id', '=', baseId).where('id', 'in', ids).forShare().execute();
+  if (rows.length !== ids.length) throw new AppError('conflict', { detail: 'conflict.base_changed' });
+}
+
 /**
  * Values were validated against definitions read before the transaction; lock
  * them now and make sure no type change or delete slipped in between.
@@ -246,6 +253,7 @@ export async function createProfile(db: Db, baseId: number, input: ProfileInput,
   return withConflicts(db, baseId, cols, () =>
     db.transaction().execute(async (trx) => {
       await lockDefinitions(trx, baseId, defs);
+      await lockTags(trx, baseId, tags);
       if (input.generateCard) cols.card_number = await issueCard(trx, baseId);
       const row = await repo.insertProfile(trx, {
         ...cols,
@@ -306,6 +314,7 @@ export async function updateProfile(db: Db, baseId: number, id: number, input: P
   return withConflicts(db, baseId, cols, () =>
     db.transaction().execute(async (trx) => {
       await lockDefinitions(trx, baseId, defs);
+      await lockTags(trx, baseId, tags);
       const cur = await repo.getProfile(trx, baseId, id, { forUpdate: true });
       if (!cur) throw notFound('profile', id);
       // Registration source and point of sale are set once: a later write only fills them if empty.
