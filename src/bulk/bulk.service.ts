@@ -12,7 +12,7 @@ import type { CustomValue, FieldDef } from '../fields/fields.schema.ts';
 import { coerceValue } from '../fields/fields.service.ts';
 import { STANDARD_FIELDS, type StandardField } from '../fields/standard.ts';
 import { compileQuery, type Query } from '../find/filter.ts';
-import { compileContext, idsSql } from '../find/find.service.ts';
+import { compileContext, idsSql, viewerOf } from '../find/find.service.ts';
 import { AppError, FieldErrors, invalidField, notFound } from '../http/errors.ts';
 import * as jobsRepo from '../jobs/jobs.repo.ts';
 import { registerJobHandler, type JobRun, type Progress } from '../jobs/jobs.service.ts';
@@ -274,7 +274,7 @@ export async function startBulk(db: Db, baseId: number, body: BulkBodyInput, pri
   else if (ids !== undefined) where = sql<SqlBool>`p.id = ANY(${[...new Set(ids)]}::bigint[])`;
   else {
     const local = new FieldErrors();
-    const compiled = await compileQuery(query as Query, await compileContext(db, baseId), { errs: local });
+    const compiled = await compileQuery(query as Query, await compileContext(db, baseId, viewerOf(principal)), { errs: local });
     for (const e of local.list) errs.add(`target.query.${e.field}`, e.key, e.params);
     where = compiled.sql;
   }

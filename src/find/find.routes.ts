@@ -1,4 +1,4 @@
-import type { Api, AppContext } from '../http/types.ts';
+import { principalOf, type Api, type AppContext } from '../http/types.ts';
 import { OPS_BY_TYPE } from './filter.fields.ts';
 import { BaseParams, CountBody, CountOut, FieldKeyParams, FilterFieldOut, SearchBody, SearchOut, ValueCountsOut } from './find.schema.ts';
 import * as service from './find.service.ts';
@@ -20,7 +20,7 @@ export function registerFindRoutes(app: Api, ctx: AppContext) {
         response: { 200: SearchOut },
       },
     },
-    async (req) => service.search(ctx.db, req.params.baseId, req.body as Parameters<typeof service.search>[2]),
+    async (req) => service.search(ctx.db, req.params.baseId, req.body as Parameters<typeof service.search>[2], service.viewerOf(principalOf(req))),
   );
 
   app.post(
@@ -29,7 +29,7 @@ export function registerFindRoutes(app: Api, ctx: AppContext) {
       config: { permission: 'profiles.read', base: 'baseId' },
       schema: { tags, summary: 'Exact count of what a query finds, and how long counting took', params: BaseParams, body: CountBody, response: { 200: CountOut } },
     },
-    async (req) => service.countMatching(ctx.db, req.params.baseId, req.body as Query),
+    async (req) => service.countMatching(ctx.db, req.params.baseId, req.body as Query, service.viewerOf(principalOf(req))),
   );
 
   app.get(

@@ -22,6 +22,8 @@ isNotEmpty and birthdayThisMonth take none. Text comparisons on names, city and 
 ё/е; custom text fields compare exactly with eq, and ignore case with contains. ne and notIn include profiles
 where the field is empty. Phones, emails and card numbers are normalized as on write. A mistake is a 400 that
 names the exact path, e.g. filter.and[1].or[0].value. At most 10 levels and 200 conditions.
+Dates and times are UTC. On createdAt/updatedAt a value is a span: a bare date (2026-03-10) is that whole day,
+an instant is its millisecond; gt means after the span, gte from its start, lt before it, lte up to its end.
 
 Example: {"and": [{"field": "lastName", "op": "startsWith", "value": "Иванов"},
   {"field": "phone", "op": "startsWith", "value": "+7916"},

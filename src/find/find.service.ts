@@ -1,10 +1,10 @@
 // Search: quick search + pasted list + filter, compiled to one WHERE; a page in
 // any sort order with keyset cursors; the exact total in the same round trip.
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
-import { getBase } from '../bases/bases.repo.ts';
 import type { Conn, Db } from '../db/db.ts';
-import type { ProfileRow } from '../db/schema.ts';
-import { listFields } from '../fields/fields.repo.ts';
+import type { FieldRow, ProfileRow } from '../db/schema.ts';
+import type { Principal } from '../auth/permissions.ts';
+import { toFieldDef } from '../fields/fields.repo.ts';
 import { FieldErrors, invalidField, notFound, pgCode } from '../http/errors.ts';
 import { toProfile } from '../profiles/profiles.service.ts';
 import type { Profile } from '../profiles/profiles.schema.ts';
@@ -24,24 +24,37 @@ export interface SearchInput extends Query {
   withTotal?: boolean;
 }
 
-/** Everything a compile needs about one base, loaded in three small queries. */
-export async function compileContext(db: Conn, baseId: number): Promise<CompileContext & { defsCount: number }> {
-  const base = await getBase(db, baseId);
+/** Who is asking: private segments of other users are invisible to them (the env admin token sees all). */
+export interface Viewer {
+  userId: number | null;
+  all: boolean;
+}
+
+export const viewerOf = (p: Principal): Viewer => ({ userId: p.userId, all: p.kind === 'env' });
+
+// name: compile-context
+// Everything a compile needs about one base, in one round trip: region, field definitions, tag ids.
+export async function compileContext(db: Conn, baseId: number, viewer?: Viewer): Promise<CompileContext & { defsCount: number }> {
+  const r = await sql<{ phone_region: string; defs: FieldRow[] | null; tags: number[] | null }>`
+    SELECT b.phone_region,
+      (SELECT json_agg(f ORDER BY f.position, f.created_at) FROM fields f WHERE f.base_id = b.id) AS defs,
+      (SELECT array_agg(t.id) FROM tags t WHERE t.base_id = b.id) AS tags
+    FROM bases b WHERE b.id = ${baseId}`.execute(db);
+  const base = r.rows[0];
   if (!base) throw notFound('base', baseId);
-  const [defs, tags] = await Promise.all([
-    listFields(db, baseId),
-    db.selectFrom('tags').select('id').where('base_id', '=', baseId).execute(),
-  ]);
+  const defs = (base.defs ?? []).map((f) => toFieldDef({ ...f, created_at: new Date(f.created_at), updated_at: new Date(f.updated_at) }));
   const cache = new Map<number, SegmentInfo | undefined>();
   return {
     baseId,
     region: base.phone_region,
     fields: filterFieldMap(defs),
-    tagIds: new Set(tags.map((t) => t.id)),
+    tagIds: new Set((base.tags ?? []).map(Number)),
     defsCount: defs.length,
     async segment(id) {
       if (!cache.has(id)) {
-        const s = await db.selectFrom('segments').select(['id', 'kind', 'query']).where('base_id', '=', baseId).where('id', '=', id).executeTakeFirst();
+        let q = db.selectFrom('segments').select(['id', 'kind', 'query']).where('base_id', '=', baseId).where('id', '=', id);
+        if (viewer && !viewer.all) q = q.where((eb) => eb.or([eb('shared', '=', true), ...(viewer.userId !== null ? [eb('owner_id', '=', viewer.userId)] : [])]));
+        const s = await q.executeTakeFirst();
         cache.set(id, s && { id: s.id, kind: s.kind as SegmentInfo['kind'], query: (s.query as Query | null) ?? null });
       }
       return cache.get(id);
@@ -49,8 +62,8 @@ export async function compileContext(db: Conn, baseId: number): Promise<CompileC
   };
 }
 
-export async function compileFor(db: Conn, baseId: number, query: Query): Promise<{ compiled: Compiled; ctx: CompileContext }> {
-  const ctx = await compileContext(db, baseId);
+export async function compileFor(db: Conn, baseId: number, query: Query, viewer?: Viewer): Promise<{ compiled: Compiled; ctx: CompileContext }> {
+  const ctx = await compileContext(db, baseId, viewer);
   return { compiled: await compileQuery(query, ctx), ctx };
 }
 
@@ -66,9 +79,9 @@ export function idsSql(baseId: number, where: RawBuilder<SqlBool>) {
   return sql<{ id: number }>`SELECT p.id FROM profiles p WHERE p.base_id = ${baseId} AND ${where}`;
 }
 
-export async function countMatching(db: Conn, baseId: number, query: Query): Promise<{ count: number; ms: number }> {
+export async function countMatching(db: Conn, baseId: number, query: Query, viewer?: Viewer): Promise<{ count: number; ms: number }> {
   const t0 = performance.now();
-  const { compiled } = await compileFor(db, baseId, query);
+  const { compiled } = await compileFor(db, baseId, query, viewer);
   const r = await countSql(baseId, compiled.sql).execute(db);
   return { count: Number(r.rows[0]!.n), ms: Math.round(performance.now() - t0) };
 }
@@ -183,8 +196,8 @@ function pickColumns(p: Profile, columns: string[] | undefined): Partial<Profile
   return out as Partial<Profile>;
 }
 
-export async function search(db: Db, baseId: number, input: SearchInput): Promise<SearchResult> {
-  const ctx = await compileContext(db, baseId);
+export async function search(db: Db, baseId: number, input: SearchInput, viewer?: Viewer): Promise<SearchResult> {
+  const ctx = await compileContext(db, baseId, viewer);
   const errs = new FieldErrors();
   const compiled = await compileQuery(input, ctx, { errs });
   const cols = sortColumns(input.sort, ctx.fields, errs);

@@ -7,18 +7,12 @@ import { getBase } from '../bases/bases.repo.ts';
 import type { Principal } from '../auth/permissions.ts';
 import type { Conn, Db } from '../db/db.ts';
 import { compileQuery, type Compiled, type Query } from '../find/filter.ts';
-import { compileContext, countMatching } from '../find/find.service.ts';
+import { compileContext, countMatching, type Viewer } from '../find/find.service.ts';
 import { AppError, FieldErrors, invalid, notFound, pgCode, type FieldError } from '../http/errors.ts';
 import * as repo from './segments.repo.ts';
 import type { MembersBody, Segment, SegmentCreateBody, SegmentUpdateBody } from './segments.schema.ts';
 
-export interface Viewer {
-  userId: number | null;
-  /** The admin env token: sees every segment. */
-  all: boolean;
-}
-
-export const viewerOf = (p: Principal): Viewer => ({ userId: p.userId, all: p.kind === 'env' });
+export { viewerOf, type Viewer } from '../find/find.service.ts';
 
 const visible = (r: { shared: boolean; owner_id: number | null }, v: Viewer) => v.all || r.shared || (r.owner_id !== null && r.owner_id === v.userId);
 const isOwner = (r: { owner_id: number | null }, v: Viewer) => v.all || r.owner_id === v.userId;

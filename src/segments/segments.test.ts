@@ -285,6 +285,13 @@ describe('segments', () => {
     const onTop = await boris.api('POST', `/api/v1/bases/${base.id}/segments`, { name: 'Поверх', kind: 'dynamic', query: { filter: { field: 'segment', op: 'inSegment', value: mine.body.id } } });
     assert.equal(onTop.status, 400);
     assert.deepEqual(onTop.body.errors, [{ field: 'query.filter.value', message: `В базе нет сегмента ${mine.body.id}` }]);
+    // …nor search with it, while Anna can.
+    const bySeg = { filter: { field: 'segment', op: 'inSegment', value: mine.body.id } };
+    const hidden = await boris.api('POST', `/api/v1/bases/${base.id}/profiles/search`, bySeg);
+    assert.equal(hidden.status, 400);
+    assert.deepEqual(hidden.body.errors, [{ field: 'filter.value', message: `В базе нет сегмента ${mine.body.id}` }]);
+    assert.equal((await boris.api('POST', `/api/v1/bases/${base.id}/profiles/count`, bySeg)).status, 400);
+    assert.equal((await anna.api('POST', `/api/v1/bases/${base.id}/profiles/search`, bySeg)).status, 200);
     // Only the owner makes a shared segment private.
     const hide = await boris.api('PATCH', `/api/v1/bases/${base.id}/segments/${common.body.id}`, { shared: false });
     assert.equal(hide.status, 403);
