@@ -11,6 +11,7 @@ import { registerBaseRoutes } from './bases/bases.routes.ts';
 import { registerBulkRoutes } from './bulk/bulk.routes.ts';
 import { registerFieldRoutes } from './fields/fields.routes.ts';
 import { registerFindRoutes } from './find/find.routes.ts';
+import { setFacetMode } from './find/find.service.ts';
 import { registerHealthRoutes } from './http/health.routes.ts';
 import { AppError } from './http/errors.ts';
 import { registerJobRoutes } from './jobs/jobs.routes.ts';
@@ -47,6 +48,7 @@ export async function buildApp(ctx: AppContext, opts: { logger?: boolean } = {})
     // Errors the router raises before any route runs (a malformed %-escape in the URL, …) are problems too.
     frameworkErrors: (error, req, reply) => sendProblem(req, reply, error, ctx.config.bodyLimit),
   }).withTypeProvider<ZodTypeProvider>();
+  setFacetMode(ctx.config.facets);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

@@ -18,6 +18,7 @@ const schema = z.object({
   KARTOTEKA_BODY_LIMIT: z.coerce.number().int().positive().default(1_048_576),
   KARTOTEKA_BULK_SYNC_LIMIT: z.coerce.number().int().positive().default(5000),
   KARTOTEKA_BULK_BATCH_SIZE: z.coerce.number().int().positive().default(5000),
+  KARTOTEKA_FACETS: z.enum(['auto', 'on', 'off']).default('auto'),
   KARTOTEKA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -34,6 +35,8 @@ export interface Config {
   bulkSyncLimit: number;
   /** Profiles per batch (one transaction each) of a mass-action job. */
   bulkBatchSize: number;
+  /** The in-memory count index: auto (after a slow count), on, off. */
+  facets: 'auto' | 'on' | 'off';
 }
 
 /** Parses the environment once; a bad key fails start-up with the list of what is wrong. */
@@ -55,5 +58,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: c.KARTOTEKA_LOG_LEVEL,
     bulkSyncLimit: c.KARTOTEKA_BULK_SYNC_LIMIT,
     bulkBatchSize: c.KARTOTEKA_BULK_BATCH_SIZE,
+    facets: c.KARTOTEKA_FACETS,
   };
 }

@@ -108,6 +108,7 @@ export interface ProfilesTable {
   tags: ColumnType<number[], number[] | undefined, number[]>;
   birth_md: ColumnType<number | null, never, never>;
   search: ColumnType<string, never, never>;
+  writer: ColumnType<string, never, never>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -3,7 +3,7 @@
 import type { Db } from '../db/db.ts';
 import type { NewProfileRow } from '../db/schema.ts';
 import { insertField } from '../fields/fields.repo.ts';
-import { CATEGORIES, generateProfiles } from '../generate/generate.ts';
+import { CATEGORIES, generateProfiles, TAGS } from '../generate/generate.ts';
 
 export const DEMO_NAME = 'Демо';
 
@@ -46,6 +46,12 @@ export async function createDemoBase(
   await field('loyaltyScore', 'int', 'Оценка', 'Score');
   await field('favoriteCategory', 'list', 'Любимая категория', 'Favourite category', { listMode: 'static', options: [...CATEGORIES] });
   await field('visits', 'int', 'Визиты', 'Visits');
+  const COLOURS = ['#e03131', '#2f9e44', '#1971c2', '#f08c00', '#868e96', '#9c36b5', '#0c8599', '#5c940d'];
+  const tagIds = new Map<string, number>();
+  for (const [i, name] of TAGS.entries()) {
+    const t = await db.insertInto('tags').values({ base_id: baseId, name, color: COLOURS[i % COLOURS.length]! }).returning('id').executeTakeFirstOrThrow();
+    tagIds.set(name, t.id);
+  }
 
   const BATCH = 1000;
   let batch: NewProfileRow[] = [];
@@ -87,6 +93,7 @@ export async function createDemoBase(
       utm_medium: p.utmMedium,
       utm_campaign: p.utmCampaign,
       fields: JSON.stringify(fields),
+      tags: p.tags.map((t) => tagIds.get(t)!).sort((a, b) => a - b),
     });
     if (batch.length >= BATCH) await flush();
   }

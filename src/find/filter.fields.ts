@@ -39,12 +39,15 @@ export interface FilterField {
   read(row: Row): unknown;
   /** For custom fields: the jsonb key. */
   jsonKey?: string;
+  /** For standard fields read from one column: its name. */
+  column?: string;
   values?: readonly string[];
   label: { ru: string; en: string };
 }
 
 const col = (c: string, type: FilterType, key: string, label: { ru: string; en: string }, values?: readonly string[]): FilterField => ({
   key,
+  column: c,
   type,
   expr: sql.raw(`p.${c}`),
   read: (r) => r[c] ?? null,

@@ -13,7 +13,8 @@ import { compileQuery, fold, lower, type FilterNode, type Query } from './filter
 import type { Row } from './filter.fields.ts';
 import { compileContext } from './find.service.ts';
 
-const ctx = await testContext();
+// Totals and counts come from the in-memory count index (facets: on), ids from SQL, expectations from the JS twin.
+const ctx = await testContext({ KARTOTEKA_FACETS: 'on' });
 
 // ---------------------------------------------------------------------------
 // the base: custom fields of every type, tags

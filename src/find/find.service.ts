@@ -9,6 +9,7 @@ import { FieldErrors, invalidField, notFound, pgCode } from '../http/errors.ts';
 import { toProfile } from '../profiles/profiles.service.ts';
 import type { Profile } from '../profiles/profiles.schema.ts';
 import { compileQuery, parseList, type Compiled, type CompileContext, type Query, type SegmentInfo } from './filter.ts';
+import { facetIndex } from './facets.ts';
 import { filterFieldMap, type FilterField } from './filter.fields.ts';
 
 export interface SortKey {
@@ -79,11 +80,37 @@ export function idsSql(baseId: number, where: RawBuilder<SqlBool>) {
   return sql<{ id: number }>`SELECT p.id FROM profiles p WHERE p.base_id = ${baseId} AND ${where}`;
 }
 
+export type FacetMode = 'auto' | 'on' | 'off';
+let facetMode: FacetMode = 'auto';
+/** auto: a base gets an in-memory count index after its first slow SQL count; on: always; off: never. */
+export function setFacetMode(mode: FacetMode): void {
+  facetMode = mode;
+}
+const SLOW_COUNT_MS = 30;
+
+/** The exact count: from the base's in-memory index when it has one and it helps, else in SQL. */
+async function exactCount(db: Conn, query: Query, ctx: CompileContext, where: RawBuilder<SqlBool>): Promise<number> {
+  const ix = facetIndex(ctx.baseId);
+  // The index needs its own transaction; inside a caller's transaction SQL sees what the caller wrote.
+  const usable = facetMode !== 'off' && !db.isTransaction;
+  if (usable && (facetMode === 'on' || ix.warm)) {
+    const n = await ix.count(db as Db, query, ctx);
+    if (n !== undefined) return n;
+  }
+  const t0 = performance.now();
+  const n = Number((await countSql(ctx.baseId, where).execute(db)).rows[0]!.n);
+  if (usable && facetMode === 'auto' && !ix.warm && performance.now() - t0 > SLOW_COUNT_MS) {
+    ix.warm = true; // build it in the background: the next count of this base uses it
+    ix.count(db as Db, query, ctx).catch(() => (ix.warm = false));
+  }
+  return n;
+}
+
 export async function countMatching(db: Conn, baseId: number, query: Query, viewer?: Viewer): Promise<{ count: number; ms: number }> {
   const t0 = performance.now();
-  const { compiled } = await compileFor(db, baseId, query, viewer);
-  const r = await countSql(baseId, compiled.sql).execute(db);
-  return { count: Number(r.rows[0]!.n), ms: Math.round(performance.now() - t0) };
+  const { compiled, ctx } = await compileFor(db, baseId, query, viewer);
+  const count = await exactCount(db, query, ctx, compiled.sql);
+  return { count, ms: Math.round(performance.now() - t0) };
 }
 
 // ---------------------------------------------------------------------------
@@ -221,7 +248,7 @@ export async function search(db: Db, baseId: number, input: SearchInput, viewer?
         throw e;
       },
     ),
-    input.withTotal ? countSql(baseId, compiled.sql).execute(db).then((r) => Number(r.rows[0]!.n)) : Promise.resolve(undefined),
+    input.withTotal ? exactCount(db, input, ctx, compiled.sql) : Promise.resolve(undefined),
     input.list !== undefined ? listNotFound(db, baseId, input.list, ctx.region) : Promise.resolve(undefined),
   ]);
   const more = rows.length > limit;

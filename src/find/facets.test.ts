@@ -1,0 +1,132 @@
+// The in-memory count index stays exact while the base changes: every count it
+// gives equals what SQL counts at that moment, through creates, edits, merges,
+// mass actions, deletes, field changes and transactions still in flight.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { sql } from 'kysely';
+import { testContext } from '../../test/context.ts';
+import { compileQuery, type Query } from './filter.ts';
+import { facetIndex } from './facets.ts';
+import { compileContext, countSql } from './find.service.ts';
+
+const ctx = await testContext({ KARTOTEKA_FACETS: 'on' });
+
+async function both(baseId: number, query: Query): Promise<{ facets: number; sql: number }> {
+  const c = await compileContext(ctx.db, baseId);
+  const facets = await facetIndex(baseId).count(ctx.db, query, c);
+  const compiled = await compileQuery(query, c);
+  const n = Number((await countSql(baseId, compiled.sql).execute(ctx.db)).rows[0]!.n);
+  assert.notEqual(facets, undefined, `the index should answer ${JSON.stringify(query)}`);
+  return { facets: facets!, sql: n };
+}
+
+async function agree(baseId: number, query: Query, expected?: number) {
+  const r = await both(baseId, query);
+  assert.equal(r.facets, r.sql, `facets vs SQL for ${JSON.stringify(query)}`);
+  if (expected !== undefined) assert.equal(r.sql, expected, JSON.stringify(query));
+  // and the API's total agrees
+  const api = await ctx.api('POST', `/api/v1/bases/${baseId}/profiles/count`, query);
+  assert.equal(api.body.count, r.sql);
+}
+
+let seq = 0;
+const phone = () => `+7926${String(1_000_000 + ++seq).padStart(7, '0')}`;
+
+describe('facet index', () => {
+  it('follows creates, edits, tag changes, deletes and mass actions', async () => {
+    const b = await ctx.newBase();
+    await ctx.api('POST', `/api/v1/bases/${b.id}/fields`, { key: 'score', type: 'int', label: { ru: 'Оценка' } });
+    const vip = (await ctx.api('POST', `/api/v1/bases/${b.id}/tags`, { name: 'VIP' })).body.id;
+    const ids: number[] = [];
+    for (let i = 0; i < 12; i++) ids.push((await ctx.newProfile(b.id, { phone: phone(), city: i % 2 ? 'Москва' : 'Тула', fields: { score: i } })).id);
+    const moscow = { filter: { field: 'city', op: 'eq', value: 'москва' } };
+    const high = { filter: { field: 'fields.score', op: 'gte', value: 6 } };
+    const tagged = { filter: { field: 'tags', op: 'hasAny', value: [vip] } };
+    const recent = { filter: { field: 'updatedAt', op: 'withinLastDays', value: 1 } };
+    await agree(b.id, moscow, 6);
+    await agree(b.id, high, 6);
+    await agree(b.id, tagged, 0);
+    await agree(b.id, recent, 12);
+    // edits
+    await ctx.api('PATCH', `/api/v1/bases/${b.id}/profiles/${ids[0]}`, { city: 'Москва', fields: { score: 100 } });
+    await agree(b.id, moscow, 7);
+    await agree(b.id, high, 7);
+    // tags on one profile and through a mass action
+    await ctx.api('POST', `/api/v1/bases/${b.id}/profiles/${ids[1]}/tags`, { add: [vip] });
+    await agree(b.id, tagged, 1);
+    await ctx.api('POST', `/api/v1/bases/${b.id}/profiles/bulk`, { target: { query: moscow }, action: { type: 'addTags', tagIds: [vip] } });
+    await agree(b.id, tagged, 7);
+    // deletes, one and many
+    await ctx.api('DELETE', `/api/v1/bases/${b.id}/profiles/${ids[1]}`);
+    await agree(b.id, tagged, 6);
+    await agree(b.id, moscow, 6);
+    await ctx.api('POST', `/api/v1/bases/${b.id}/profiles/bulk`, {
+      target: { query: { filter: { field: 'city', op: 'eq', value: 'Тула' } } },
+      action: { type: 'delete', confirm: 'DELETE', expectedCount: 5 },
+    });
+    await agree(b.id, { filter: { field: 'city', op: 'isNotEmpty' } }, 6);
+    // a custom field deleted: its values leave every profile
+    await ctx.api('DELETE', `/api/v1/bases/${b.id}/fields/score`);
+    await agree(b.id, { filter: { not: { field: 'city', op: 'eq', value: 'Тула' } } }, 6);
+  });
+
+  it('does not count a transaction still in flight, and counts it once committed', async () => {
+    const b = await ctx.newBase();
+    await ctx.newProfile(b.id, { phone: phone(), city: 'Омск' });
+    const omsk = { filter: { field: 'city', op: 'eq', value: 'Омск' } };
+    await agree(b.id, omsk, 1);
+    // A writer that has started (and holds an xid) but not committed when the index refreshes.
+    const client = await ctx.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`INSERT INTO profiles (base_id, kind, phone, city) VALUES ($1, 'member', $2, 'Омск')`, [b.id, phone()]);
+      await agree(b.id, omsk, 1);
+      // meanwhile another writer commits
+      await ctx.newProfile(b.id, { phone: phone(), city: 'Омск' });
+      await agree(b.id, omsk, 2);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    await agree(b.id, omsk, 3);
+  });
+
+  it('stays exact through random writes (property)', async () => {
+    const b = await ctx.newBase();
+    const cities = ['Москва', 'Тула', 'Омск', null];
+    const queries: Query[] = [
+      { filter: { field: 'city', op: 'eq', value: 'Москва' } },
+      { filter: { field: 'city', op: 'isEmpty' } },
+      { filter: { or: [{ field: 'city', op: 'in', value: ['Тула', 'Омск'] }, { field: 'createdAt', op: 'withinLastDays', value: 0 }] } },
+      { filter: { not: { field: 'firstName', op: 'startsWith', value: 'ан' } } },
+    ];
+    const live: number[] = [];
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('create' as const), city: fc.constantFrom(...cities), name: fc.constantFrom('Анна', 'Иван', null) }),
+      fc.record({ kind: fc.constant('edit' as const), pick: fc.nat(), city: fc.constantFrom(...cities) }),
+      fc.record({ kind: fc.constant('delete' as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant('count' as const), q: fc.nat({ max: queries.length - 1 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 5, maxLength: 25 }), async (ops) => {
+        for (const o of ops) {
+          if (o.kind === 'create') live.push((await ctx.newProfile(b.id, { phone: phone(), city: o.city, firstName: o.name })).id);
+          else if (o.kind === 'edit' && live.length) await ctx.api('PATCH', `/api/v1/bases/${b.id}/profiles/${live[o.pick % live.length]}`, { city: o.city });
+          else if (o.kind === 'delete' && live.length) await ctx.api('DELETE', `/api/v1/bases/${b.id}/profiles/${live.splice(o.pick % live.length, 1)[0]}`);
+          else if (o.kind === 'count') {
+            const r = await both(b.id, queries[o.q]!);
+            assert.equal(r.facets, r.sql);
+          }
+        }
+        for (const q of queries) {
+          const r = await both(b.id, q);
+          assert.equal(r.facets, r.sql);
+        }
+      }),
+      { numRuns: 15 },
+    );
+    const total = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM profiles WHERE base_id = ${b.id}`.execute(ctx.db)).rows[0]!.n;
+    assert.equal(total, live.length);
+  });
+});

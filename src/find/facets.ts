@@ -1,0 +1,575 @@
+// An in-process count index per base, beside PostgreSQL. Exact counts of big
+// result sets are what PostgreSQL is slow at (it must visit every matching
+// row); here each column a filter has used is held as dictionary codes (or
+// times, or tag bitsets), a condition becomes a bitset, and a count is a
+// popcount. Meaning comes from the filter compiler's JS twin, so the index and
+// the SQL cannot disagree on semantics (the property test checks all three).
+//
+// Exactness: every count runs in one REPEATABLE READ transaction. It first
+// reads the rows written by transactions its last snapshot did not see
+// (profiles.writer, profile_tombstones: migration 0003), then evaluates; any
+// part it cannot evaluate in memory (quick search, pasted lists, unique
+// columns) runs as SQL returning ids in that same transaction. The count is
+// exact for that transaction's snapshot.
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
+import type { Conn, Db } from '../db/db.ts';
+import { compileQuery, type CompileContext, type FilterNode, type Query } from './filter.ts';
+import type { FilterField, Row } from './filter.fields.ts';
+
+const WORD = 32;
+/** Beyond this many distinct values a column is left to SQL: testing each value would cost more. */
+const MAX_DICT = 200_000;
+
+type Bits = Uint32Array;
+
+function popcount(b: Bits): number {
+  let n = 0;
+  for (let i = 0; i < b.length; i++) {
+    let v = b[i]!;
+    v -= (v >>> 1) & 0x55555555;
+    v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+    n += (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+  }
+  return n;
+}
+
+/** Column sources: a standard column, a custom field, or several standard columns read together. */
+interface Source {
+  key: string;
+  /** SQL select list producing one value per column, aliased c0, c1, … */
+  select: RawBuilder<unknown>[];
+  /** Puts the loaded values into a row the JS twin can read. */
+  toRow(vals: unknown[]): Row;
+  /** Emptiness only: values are reduced to null, '', or one representative non-empty value. */
+  emptiness: boolean;
+}
+
+class DictColumn {
+  codes: Int32Array;
+  values: unknown[][] = [];
+  lookup = new Map<string, number>();
+  constructor(capacity: number) {
+    this.codes = new Int32Array(capacity);
+  }
+  code(vals: unknown[]): number {
+    const k = JSON.stringify(vals);
+    let c = this.lookup.get(k);
+    if (c === undefined) {
+      c = this.values.length;
+      this.values.push(vals);
+      this.lookup.set(k, c);
+    }
+    return c;
+  }
+}
+
+class TimeColumn {
+  ms: Float64Array;
+  constructor(capacity: number) {
+    this.ms = new Float64Array(capacity);
+  }
+}
+
+type Column = { kind: 'dict'; col: DictColumn; source: Source } | { kind: 'time'; col: TimeColumn; name: string } | { kind: 'tags'; bits: Map<number, Bits> };
+
+/** Thrown inside evaluation when a part cannot be evaluated in memory at all. */
+class Unsupported extends Error {}
+
+export class FacetIndex {
+  readonly baseId: number;
+  private n = 0;
+  private capacity = 0;
+  private pos = new Map<number, number>();
+  private live: Bits = new Uint32Array(0);
+  private columns = new Map<string, Column>();
+  private snapshot: string | null = null;
+  private xmin: string | null = null;
+  private lock: Promise<unknown> = Promise.resolve();
+  builtAt = Date.now();
+  /** Set once the index is (being) built: counts of this base go through it. */
+  warm = false;
+
+  constructor(baseId: number) {
+    this.baseId = baseId;
+  }
+
+  get size(): number {
+    return popcount(this.live);
+  }
+
+  /** Runs `work` alone: a refresh mutates the index, and evaluations must not see it half-done. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(work, work);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  private grow(min: number) {
+    if (min <= this.capacity) return;
+    const cap = Math.max(min, Math.ceil(this.capacity * 1.5), 1024);
+    const live = new Uint32Array(Math.ceil(cap / WORD));
+    live.set(this.live);
+    this.live = live;
+    for (const c of this.columns.values()) {
+      if (c.kind === 'dict') {
+        const codes = new Int32Array(cap);
+        codes.set(c.col.codes);
+        c.col.codes = codes;
+      } else if (c.kind === 'time') {
+        const ms = new Float64Array(cap);
+        ms.set(c.col.ms);
+        c.col.ms = ms;
+      } else {
+        for (const [id, b] of c.bits) {
+          const nb = new Uint32Array(Math.ceil(cap / WORD));
+          nb.set(b);
+          c.bits.set(id, nb);
+        }
+      }
+    }
+    this.capacity = cap;
+  }
+
+  private position(id: number): number {
+    let p = this.pos.get(id);
+    if (p === undefined) {
+      p = this.n++;
+      this.grow(this.n);
+      this.pos.set(id, p);
+    }
+    return p;
+  }
+
+  private setValue(c: Column, p: number, row: Record<string, unknown>, key: string) {
+    if (c.kind === 'dict') {
+      const vals = c.source.select.map((_, i) => row[`${key}_${i}`] ?? null);
+      c.col.codes[p] = c.col.code(vals);
+    } else if (c.kind === 'time') {
+      c.col.ms[p] = (row[key] as Date).getTime();
+    } else {
+      const tags = (row[key] as (number | string)[]).map(Number);
+      for (const [id, b] of c.bits) if (!tags.includes(id)) b[p >>> 5]! &= ~(1 << (p & 31));
+      for (const id of tags) {
+        let b = c.bits.get(id);
+        if (!b) c.bits.set(id, (b = new Uint32Array(Math.ceil(this.capacity / WORD))));
+        b[p >>> 5]! |= 1 << (p & 31);
+      }
+    }
+  }
+
+  private selectList(cols: [string, Column][]): RawBuilder<unknown> {
+    const parts: RawBuilder<unknown>[] = [sql`p.id`];
+    for (const [key, c] of cols) {
+      const alias = alias_(key);
+      if (c.kind === 'dict') c.source.select.forEach((s, i) => parts.push(sql`${s} AS ${sql.ref(`${alias}_${i}`)}`));
+      else if (c.kind === 'time') parts.push(sql`${sql.raw(`p.${c.name}`)} AS ${sql.ref(alias)}`);
+      else parts.push(sql`p.tags AS ${sql.ref(alias)}`);
+    }
+    return sql.join(parts);
+  }
+
+  private apply(rows: Record<string, unknown>[], cols: [string, Column][]) {
+    for (const r of rows) {
+      const p = this.position(Number(r.id));
+      this.live[p >>> 5]! |= 1 << (p & 31);
+      for (const [key, c] of cols) this.setValue(c, p, r, alias_(key));
+    }
+  }
+
+  /**
+   * Brings the index to the snapshot of `trx` (a REPEATABLE READ transaction) and loads any of
+   * `want` not loaded yet. Rows written since the last snapshot are re-read; deletions are applied.
+   */
+  private async refresh(trx: Conn, want: Map<string, (capacity: number) => Column>) {
+    const snap = (await sql<{ s: string; x: string }>`SELECT pg_current_snapshot()::text AS s, pg_snapshot_xmin(pg_current_snapshot())::text AS x`.execute(trx)).rows[0]!;
+    const fresh: [string, Column][] = [];
+    const fresh_: [string, (capacity: number) => Column][] = [...want].filter(([key]) => !this.columns.has(key));
+    const all = () => [...this.columns.entries()];
+    if (this.snapshot === null) {
+      // First build: every live id.
+      const ids = await sql<{ id: number }>`SELECT p.id FROM profiles p WHERE p.base_id = ${this.baseId}`.execute(trx);
+      this.grow(ids.rows.length);
+      for (const r of ids.rows) {
+        const p = this.position(Number(r.id));
+        this.live[p >>> 5]! |= 1 << (p & 31);
+      }
+    } else {
+      // Deletions first, then the rows written since: an id deleted and written again stays alive.
+      const gone = await sql<{ id: number }>`
+        SELECT t.id FROM profile_tombstones t
+        WHERE t.base_id = ${this.baseId} AND t.writer >= ${this.xmin}::xid8 AND NOT pg_visible_in_snapshot(t.writer, ${this.snapshot}::pg_snapshot)`.execute(trx);
+      for (const r of gone.rows) {
+        const p = this.pos.get(Number(r.id));
+        if (p !== undefined) this.live[p >>> 5]! &= ~(1 << (p & 31));
+      }
+      const changed = await sql<Record<string, unknown>>`
+        SELECT ${this.selectList(all())} FROM profiles p
+        WHERE p.base_id = ${this.baseId} AND p.writer >= ${this.xmin}::xid8 AND NOT pg_visible_in_snapshot(p.writer, ${this.snapshot}::pg_snapshot)`.execute(trx);
+      this.apply(changed.rows, all());
+    }
+    for (const [key, make] of fresh_) fresh.push([key, make(this.capacity)]);
+    if (fresh.length) {
+      for (const [key, c] of fresh) this.columns.set(key, c);
+      const loaded = await sql<Record<string, unknown>>`SELECT ${this.selectList(fresh)} FROM profiles p WHERE p.base_id = ${this.baseId}`.execute(trx);
+      this.apply(loaded.rows, fresh);
+    }
+    this.snapshot = snap.s;
+    this.xmin = snap.x;
+  }
+
+  /**
+   * The exact count of a query, or undefined when nothing of it benefits from the index (then the
+   * caller counts in SQL). `ctx` must come from compileContext for this base.
+   */
+  async count(db: Db, query: Query, ctx: CompileContext): Promise<number | undefined> {
+    const plan = new Planner(ctx);
+    try {
+      await plan.query(query);
+    } catch (e) {
+      if (e instanceof Unsupported) return undefined;
+      throw e;
+    }
+    if (!plan.inMemory) return undefined;
+    return this.exclusive(() =>
+      db
+        .transaction()
+        .setIsolationLevel('repeatable read')
+        .execute(async (trx) => {
+          await this.refresh(trx, plan.columns);
+          const ev = new Evaluator(this, trx, ctx);
+          const bits = await ev.query(query);
+          return popcount(bits);
+        }),
+    );
+  }
+
+  // --- used by the evaluator -------------------------------------------------
+
+  words(): number {
+    return this.live.length;
+  }
+  liveBits(): Bits {
+    return this.live;
+  }
+  column(key: string): Column | undefined {
+    return this.columns.get(key);
+  }
+  count_(): number {
+    return this.n;
+  }
+  positionOf(id: number): number | undefined {
+    return this.pos.get(id);
+  }
+}
+
+const alias_ = (key: string) => 'k_' + key.replace(/[^A-Za-z0-9]/g, '_');
+
+
+// ---------------------------------------------------------------------------
+// which columns a query needs, and whether the index helps at all
+// ---------------------------------------------------------------------------
+
+/**
+ * Emptiness needs only three states (absent, empty, present); the twin gets a representative
+ * value of the field's type for "present", so a unique column stays three dictionary entries.
+ */
+const STATE_SQL = (present: string, empty: string) => sql.raw(`(CASE WHEN ${present} THEN 2 WHEN ${empty} THEN 1 ELSE 0 END)`);
+
+function representative(f: FilterField): unknown {
+  switch (f.type) {
+    case 'number':
+      return 0;
+    case 'boolean':
+      return true;
+    case 'valueTags':
+      return ['x'];
+    case 'datetime':
+      return new Date(0);
+    default:
+      return 'x';
+  }
+}
+
+function sourceFor(f: FilterField, emptiness: boolean): Source {
+  if (f.key === 'fullName') {
+    return {
+      key: 'fullName',
+      select: [sql`p.last_name`, sql`p.first_name`, sql`p.middle_name`],
+      toRow: ([a, b, c]) => ({ last_name: a, first_name: b, middle_name: c, fields: {}, tags: [] }) as Row,
+      emptiness: false,
+    };
+  }
+  if (f.jsonKey !== undefined) {
+    const k = f.jsonKey;
+    if (!/^[a-z][A-Za-z0-9_]{0,62}$/.test(k)) throw new Unsupported();
+    const put = (v: unknown) => ({ fields: v === null || v === undefined ? {} : { [k]: v }, tags: [] }) as Row;
+    if (emptiness) {
+      const j = `p.fields -> '${k}'`;
+      const rep = representative(f);
+      return {
+        key: `e:${k}`,
+        select: [STATE_SQL(`${j} IS NOT NULL AND ${j} NOT IN ('""'::jsonb, '[]'::jsonb)`, `${j} IS NOT NULL`)],
+        toRow: ([state]) => put(state === 2 ? rep : state === 1 ? (f.type === 'valueTags' ? [] : '') : null),
+        emptiness: true,
+      };
+    }
+    return { key: `f:${k}`, select: [sql`p.fields -> ${k}::text`], toRow: ([v]) => put(v), emptiness: false };
+  }
+  const col = f.column;
+  if (!col || !/^[a-z_0-9]+$/.test(col)) throw new Unsupported();
+  if (emptiness) {
+    const rep = representative(f);
+    return {
+      key: `e:${col}`,
+      select: [STATE_SQL(`p.${col} IS NOT NULL AND p.${col}::text <> ''`, `p.${col} IS NOT NULL`)],
+      toRow: ([state]) => ({ [col]: state === 2 ? rep : state === 1 ? '' : null, fields: {}, tags: [] }) as Row,
+      emptiness: true,
+    };
+  }
+  return { key: `c:${col}`, select: [sql.raw(`p.${col}`)], toRow: ([v]) => ({ [col]: v, fields: {}, tags: [] }) as Row, emptiness: false };
+}
+
+/** Walks a query once to find the columns it needs; throws Unsupported for what the index cannot do. */
+class Planner {
+  readonly columns = new Map<string, (capacity: number) => Column>();
+  inMemory = false;
+  private readonly ctx: CompileContext;
+  private depth = 0;
+  constructor(ctx: CompileContext) {
+    this.ctx = ctx;
+  }
+
+  async query(q: Query) {
+    if (q.filter !== undefined) await this.node(q.filter);
+  }
+
+  private async node(n: FilterNode) {
+    if (++this.depth > 50) throw new Unsupported();
+    const o = n as Record<string, unknown>;
+    if (Array.isArray(o.and)) for (const c of o.and) await this.node(c as FilterNode);
+    else if (Array.isArray(o.or)) for (const c of o.or) await this.node(c as FilterNode);
+    else if (o.not !== undefined) await this.node(o.not as FilterNode);
+    else await this.condition(o as { field: string; op: string; value?: unknown });
+  }
+
+  private async condition(c: { field: string; op: string; value?: unknown }) {
+    const f = this.ctx.fields.get(c.field);
+    if (!f) throw new Unsupported();
+    if (f.type === 'segment') {
+      const seg = await this.ctx.segment(Number(c.value));
+      if (seg?.kind === 'dynamic') await this.query(seg.query ?? {});
+      return;
+    }
+    if (f.type === 'tags') {
+      this.columns.set('tags', () => ({ kind: 'tags', bits: new Map() }));
+      this.inMemory = true;
+      return;
+    }
+    if (f.type === 'datetime') {
+      const name = f.key === 'createdAt' ? 'created_at' : 'updated_at';
+      this.columns.set(`t:${name}`, (cap) => ({ kind: 'time', col: new TimeColumn(cap), name }));
+      this.inMemory = true;
+      return;
+    }
+    // Unique identifiers and ids are left to SQL (indexed there; a dictionary would be as big as the base).
+    if (['phone', 'email', 'card', 'number'].includes(f.type) && !(c.op === 'isEmpty' || c.op === 'isNotEmpty') && f.jsonKey === undefined) return;
+    const emptiness = c.op === 'isEmpty' || c.op === 'isNotEmpty';
+    const source = sourceFor(f, emptiness);
+    this.columns.set(source.key, (cap) => ({ kind: 'dict', col: new DictColumn(cap), source }));
+    this.inMemory = true;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// evaluation
+// ---------------------------------------------------------------------------
+
+class Evaluator {
+  private readonly ix: FacetIndex;
+  private readonly trx: Conn;
+  private readonly ctx: CompileContext;
+  constructor(ix: FacetIndex, trx: Conn, ctx: CompileContext) {
+    this.ix = ix;
+    this.trx = trx;
+    this.ctx = ctx;
+  }
+
+  private empty(): Bits {
+    return new Uint32Array(this.ix.words());
+  }
+  private and(a: Bits, b: Bits): Bits {
+    for (let i = 0; i < a.length; i++) a[i]! &= b[i]!;
+    return a;
+  }
+  private or(a: Bits, b: Bits): Bits {
+    for (let i = 0; i < a.length; i++) a[i]! |= b[i]!;
+    return a;
+  }
+  private not(a: Bits): Bits {
+    const live = this.ix.liveBits();
+    for (let i = 0; i < a.length; i++) a[i] = ~a[i]! & live[i]!;
+    return a;
+  }
+
+  async query(q: Query): Promise<Bits> {
+    let acc = this.not(this.empty()); // everything live
+    if (q.q !== undefined || q.list !== undefined) acc = this.and(acc, await this.viaSql({ q: q.q, list: q.list }));
+    if (q.filter !== undefined) acc = this.and(acc, await this.node(q.filter));
+    return acc;
+  }
+
+  private async node(n: FilterNode): Promise<Bits> {
+    const o = n as Record<string, unknown>;
+    if (Array.isArray(o.and)) {
+      let acc = this.not(this.empty());
+      for (const c of o.and) acc = this.and(acc, await this.node(c as FilterNode));
+      return acc;
+    }
+    if (Array.isArray(o.or)) {
+      let acc = this.empty();
+      for (const c of o.or) acc = this.or(acc, await this.node(c as FilterNode));
+      return acc;
+    }
+    if (o.not !== undefined) return this.not(await this.node(o.not as FilterNode));
+    return this.condition(n as { field: string; op: string; value?: unknown });
+  }
+
+  /** Any part as SQL returning ids, in the same transaction (same snapshot) as the index. */
+  private async viaSql(q: Query): Promise<Bits> {
+    const compiled = await compileQuery(q, this.ctx);
+    const r = await sql<{ id: number }>`SELECT p.id FROM profiles p WHERE p.base_id = ${this.ctx.baseId} AND ${compiled.sql as RawBuilder<SqlBool>}`.execute(this.trx);
+    const bits = this.empty();
+    for (const row of r.rows) {
+      const p = this.ix.positionOf(Number(row.id));
+      if (p !== undefined) bits[p >>> 5]! |= 1 << (p & 31);
+    }
+    return bits;
+  }
+
+  private async condition(c: { field: string; op: string; value?: unknown }): Promise<Bits> {
+    const f = this.ctx.fields.get(c.field)!;
+    const single = { filter: c as FilterNode };
+    if (f.type === 'segment') {
+      const seg = await this.ctx.segment(Number(c.value));
+      if (seg?.kind === 'dynamic') {
+        const inner = await this.query(seg.query ?? {});
+        return c.op === 'inSegment' ? inner : this.not(inner);
+      }
+      return this.viaSql(single);
+    }
+    if (f.type === 'tags') return this.tags(c);
+    if (f.type === 'datetime') return this.time(f, c);
+    const emptiness = c.op === 'isEmpty' || c.op === 'isNotEmpty';
+    if (['phone', 'email', 'card', 'number'].includes(f.type) && !emptiness && f.jsonKey === undefined) return this.viaSql(single);
+    const source = sourceFor(f, emptiness);
+    const col = this.ix.column(source.key);
+    if (!col || col.kind !== 'dict' || col.col.values.length > MAX_DICT) return this.viaSql(single);
+    // The twin decides each distinct value once; rows take their value's answer.
+    const { test } = await compileQuery(single, this.ctx);
+    const pass = new Uint8Array(col.col.values.length);
+    col.col.values.forEach((vals, i) => (pass[i] = test(source.toRow(vals)) ? 1 : 0));
+    const bits = this.empty();
+    const live = this.ix.liveBits();
+    const codes = col.col.codes;
+    const n = this.ix.count_();
+    for (let p = 0; p < n; p++) if (pass[codes[p]!]) bits[p >>> 5]! |= 1 << (p & 31);
+    return this.and(bits, live.slice());
+  }
+
+  private tags(c: { op: string; value?: unknown }): Bits {
+    const col = this.ix.column('tags');
+    if (!col || col.kind !== 'tags') throw new Unsupported();
+    const ids = Array.isArray(c.value) ? c.value.map(Number) : [];
+    const anyOf = (list: number[]) => {
+      const acc = this.empty();
+      for (const id of list) {
+        const b = col.bits.get(id);
+        if (b) this.or(acc, b);
+      }
+      return this.and(acc, this.ix.liveBits());
+    };
+    switch (c.op) {
+      case 'hasAny':
+        return anyOf(ids);
+      case 'hasNone':
+        return this.not(anyOf(ids));
+      case 'hasAll': {
+        let acc = this.not(this.empty());
+        for (const id of ids) {
+          const b = col.bits.get(id);
+          if (!b) return this.empty();
+          acc = this.and(acc, b);
+        }
+        return acc;
+      }
+      case 'isNotEmpty':
+        return anyOf([...col.bits.keys()]);
+      case 'isEmpty':
+        return this.not(anyOf([...col.bits.keys()]));
+      default:
+        throw new Unsupported();
+    }
+  }
+
+  /** Times: the twin is monotone in time for every datetime operator, so a boundary search finds where it flips. */
+  private async time(f: FilterField, c: { field: string; op: string; value?: unknown }): Promise<Bits> {
+    const name = f.key === 'createdAt' ? 'created_at' : 'updated_at';
+    const col = this.ix.column(`t:${name}`);
+    if (!col || col.kind !== 'time') throw new Unsupported();
+    const parts: { op: string; value: unknown }[] =
+      c.op === 'between' && Array.isArray(c.value) ? [{ op: 'gte', value: c.value[0] }, { op: 'lte', value: c.value[1] }] : [{ op: c.op, value: c.value }];
+    let lo = MIN_MS;
+    let hi = MAX_MS;
+    for (const part of parts) {
+      const { test } = await compileQuery({ filter: { field: c.field, op: part.op, value: part.value } }, this.ctx);
+      const at = (t: number) => test({ [name]: new Date(t), fields: {}, tags: [] } as unknown as Row);
+      const rising = part.op === 'gt' || part.op === 'gte' || part.op === 'withinLastDays';
+      // rising: false … false true … true; falling: true … true false … false. Find where it flips.
+      const inside = rising ? at(MAX_MS) : at(MIN_MS);
+      if (!inside) return this.empty();
+      const edge = flip(rising ? (t) => !at(t) : at);
+      if (rising) lo = Math.max(lo, at(MIN_MS) ? MIN_MS : edge + 1);
+      else hi = Math.min(hi, at(MAX_MS) ? MAX_MS : edge);
+    }
+    const bits = this.empty();
+    const ms = col.col.ms;
+    const n = this.ix.count_();
+    for (let p = 0; p < n; p++) {
+      const t = ms[p]!;
+      if (t >= lo && t <= hi) bits[p >>> 5]! |= 1 << (p & 31);
+    }
+    return this.and(bits, this.ix.liveBits());
+  }
+}
+
+const MIN_MS = -8.64e15;
+const MAX_MS = 8.64e15;
+
+/** The last time t for which `holds` is true, given holds(MIN_MS) is true and it flips once. */
+function flip(holds: (t: number) => boolean): number {
+  let a = MIN_MS;
+  let b = MAX_MS;
+  if (holds(b)) return b;
+  while (b - a > 1) {
+    const m = Math.floor((a + b) / 2);
+    if (holds(m)) a = m;
+    else b = m;
+  }
+  return a;
+}
+
+// ---------------------------------------------------------------------------
+// one index per base per process
+// ---------------------------------------------------------------------------
+
+const indexes = new Map<number, FacetIndex>();
+
+export function facetIndex(baseId: number): FacetIndex {
+  let ix = indexes.get(baseId);
+  if (!ix) indexes.set(baseId, (ix = new FacetIndex(baseId)));
+  return ix;
+}
+
+export function dropFacetIndex(baseId: number): void {
+  indexes.delete(baseId);
+}
