@@ -13,7 +13,7 @@
 // exact for that transaction's snapshot.
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import type { Conn, Db } from '../db/db.ts';
-import { compileQuery, type CompileContext, type FilterNode, type Query } from './filter.ts';
+import { compileQuery, fold, fragment, identifiersFragment, phoneStarts, searchTerms, type Compiled, type CompileContext, type FilterNode, type Query } from './filter.ts';
 import type { FilterField, Row } from './filter.fields.ts';
 
 const WORD = 32;
@@ -273,6 +273,8 @@ const alias_ = (key: string) => 'k_' + key.replace(/[^A-Za-z0-9]/g, '_');
  * Emptiness needs only three states (absent, empty, present); the twin gets a representative
  * value of the field's type for "present", so a unique column stays three dictionary entries.
  */
+const NAME_FIELDS = ['lastName', 'firstName', 'middleName'] as const;
+
 const STATE_SQL = (present: string, empty: string) => sql.raw(`(CASE WHEN ${present} THEN 2 WHEN ${empty} THEN 1 ELSE 0 END)`);
 
 function representative(f: FilterField): unknown {
@@ -340,6 +342,13 @@ class Planner {
   }
 
   async query(q: Query) {
+    if (q.q !== undefined) {
+      for (const key of NAME_FIELDS) {
+        const source = sourceFor(this.ctx.fields.get(key)!, false);
+        this.columns.set(source.key, (cap) => ({ kind: 'dict', col: new DictColumn(cap), source }));
+      }
+      this.inMemory = true;
+    }
     if (q.filter !== undefined) await this.node(q.filter);
   }
 
@@ -413,9 +422,47 @@ class Evaluator {
 
   async query(q: Query): Promise<Bits> {
     let acc = this.not(this.empty()); // everything live
-    if (q.q !== undefined || q.list !== undefined) acc = this.and(acc, await this.viaSql({ q: q.q, list: q.list }));
+    if (q.q !== undefined) acc = this.and(acc, await this.search(q.q));
+    if (q.list !== undefined) acc = this.and(acc, await this.viaSql({ list: q.list }));
     if (q.filter !== undefined) acc = this.and(acc, await this.node(q.filter));
     return acc;
+  }
+
+  /**
+   * Quick search: a word occurs in a profile when it occurs in one of its name parts (decided here,
+   * per distinct name) or in its identifiers (email, card, phone digits…: SQL's trigram index, which
+   * returns few rows for a name-like word).
+   */
+  private async search(q: string | string[]): Promise<Bits> {
+    const terms = searchTerms(q, this.ctx.region);
+    if (!terms.length) return this.not(this.empty());
+    const acc = this.empty();
+    for (const t of terms) {
+      let bits: Bits;
+      if ('digits' in t) {
+        const c: Compiled = t.trunk ? { sql: sql<SqlBool>`(${fragment(t.digits).sql} OR ${phoneStarts(t.trunk).sql})`, test: () => false } : fragment(t.digits);
+        bits = await this.viaCompiled(c.sql);
+      } else {
+        bits = this.not(this.empty());
+        for (const word of t.words) this.and(bits, this.or(this.names(word), await this.viaCompiled(identifiersFragment(word))));
+      }
+      this.or(acc, bits);
+    }
+    return acc;
+  }
+
+  private names(word: string): Bits {
+    const bits = this.empty();
+    const n = this.ix.count_();
+    for (const key of NAME_FIELDS) {
+      const source = sourceFor(this.ctx.fields.get(key)!, false);
+      const col = this.ix.column(source.key);
+      if (!col || col.kind !== 'dict') throw new Unsupported();
+      const pass = col.col.values.map(([v]) => (typeof v === 'string' && fold(v).includes(word) ? 1 : 0));
+      const codes = col.col.codes;
+      for (let p = 0; p < n; p++) if (pass[codes[p]!]) bits[p >>> 5]! |= 1 << (p & 31);
+    }
+    return this.and(bits, this.ix.liveBits());
   }
 
   private async node(n: FilterNode): Promise<Bits> {
@@ -436,8 +483,11 @@ class Evaluator {
 
   /** Any part as SQL returning ids, in the same transaction (same snapshot) as the index. */
   private async viaSql(q: Query): Promise<Bits> {
-    const compiled = await compileQuery(q, this.ctx);
-    const r = await sql<{ id: number }>`SELECT p.id FROM profiles p WHERE p.base_id = ${this.ctx.baseId} AND ${compiled.sql as RawBuilder<SqlBool>}`.execute(this.trx);
+    return this.viaCompiled((await compileQuery(q, this.ctx)).sql);
+  }
+
+  private async viaCompiled(where: RawBuilder<SqlBool>): Promise<Bits> {
+    const r = await sql<{ id: number }>`SELECT p.id FROM profiles p WHERE p.base_id = ${this.ctx.baseId} AND ${where}`.execute(this.trx);
     const bits = this.empty();
     for (const row of r.rows) {
       const p = this.ix.positionOf(Number(row.id));

@@ -79,12 +79,12 @@ const likeStarts = (s: string) => `${escapeLike(s)}%`;
 function trunkPrefix(raw: string, digits: string, region: string): string | null {
   return region === 'RU' && digits.length >= 4 && digits.startsWith('8') && !raw.trim().startsWith('+') ? `+7${digits.slice(1)}` : null;
 }
-const phoneStarts = (prefix: string): Compiled => ({
+export const phoneStarts = (prefix: string): Compiled => ({
   sql: sql<SqlBool>`p.phone LIKE ${likeStarts(prefix)}`,
   test: (r) => typeof r.phone === 'string' && r.phone.startsWith(prefix),
 });
 
-/** The JS twin of SQL kt_search_text (see migration 0002). */
+/** The JS twin of what quick search looks at: SQL kt_names OR kt_search_ids (migration 0004). */
 export function searchText(r: Row): string {
   const strings = Object.values(r.fields).filter((v): v is string => typeof v === 'string');
   const parts = [r.last_name, r.first_name, r.middle_name, r.email, r.card_number, r.car_number]
@@ -595,25 +595,44 @@ async function segmentCondition(op: string, value: unknown, path: string, w: Wal
 
 const PHONEISH = /^[0-9\s()+\-.]+$/;
 
-/** Quick search: several values ORed; within a value every word must occur. Phone fragments match digits. */
-export function compileSearch(q: string | string[] | undefined, region: string): Compiled {
+export type SearchTerm = { words: string[] } | { digits: string; trunk: string | null };
+
+/** Quick search values as terms: several values ORed; a value's words must all occur; phone-like values match digits. */
+export function searchTerms(q: string | string[] | undefined, region: string): SearchTerm[] {
   const values = (Array.isArray(q) ? q : q === undefined ? [] : [q]).map((v) => v.trim()).filter(Boolean);
-  const alternatives: Compiled[] = [];
+  const terms: SearchTerm[] = [];
   for (const v of values.slice(0, 50)) {
     if (PHONEISH.test(v) && v.replace(/[^0-9]/g, '').length >= 3) {
       let d = v.replace(/[^0-9]/g, '');
       if (region === 'RU' && d.length === 11 && d.startsWith('8')) d = '7' + d.slice(1);
-      const digits: Compiled = { sql: sql<SqlBool>`p.search LIKE ${likeContains(d)}`, test: (r) => searchText(r).includes(d) };
       // '8916123' is also the start of +7 916 123…
-      const trunk = trunkPrefix(v, d, region);
-      alternatives.push(trunk ? or([digits, phoneStarts(trunk)]) : digits);
-      continue;
+      terms.push({ digits: d, trunk: trunkPrefix(v, d, region) });
+    } else {
+      terms.push({ words: fold(v).split(/\s+/).filter(Boolean).slice(0, 10) });
     }
-    const words = fold(v).split(/\s+/).filter(Boolean).slice(0, 10);
-    alternatives.push(
-      and(words.map((word) => ({ sql: sql<SqlBool>`p.search LIKE ${likeContains(word)}`, test: (r: Row) => searchText(r).includes(word) }))),
-    );
   }
+  return terms;
+}
+
+/** One space-free fragment anywhere in the searchable text: the name parts or the identifiers (migration 0004). */
+export function fragment(word: string): Compiled {
+  const pat = likeContains(word);
+  return {
+    sql: sql<SqlBool>`(kt_names(p.last_name, p.first_name, p.middle_name) LIKE ${pat} OR p.search LIKE ${pat})`,
+    test: (r) => searchText(r).includes(word),
+  };
+}
+
+/** The identifiers half of a fragment (the name parts are the in-memory index's to decide). */
+export function identifiersFragment(word: string): RawBuilder<SqlBool> {
+  return sql<SqlBool>`p.search LIKE ${likeContains(word)}`;
+}
+
+/** Quick search: several values ORed; within a value every word must occur. Phone fragments match digits. */
+export function compileSearch(q: string | string[] | undefined, region: string): Compiled {
+  const alternatives = searchTerms(q, region).map((t) =>
+    'digits' in t ? (t.trunk ? or([fragment(t.digits), phoneStarts(t.trunk)]) : fragment(t.digits)) : and(t.words.map(fragment)),
+  );
   return alternatives.length ? or(alternatives) : TRUE;
 }
 
