@@ -92,6 +92,33 @@ describe('facet index', () => {
     await agree(b.id, omsk, 3);
   });
 
+  it('pages in id order from the index, stable while profiles are added, both directions', async () => {
+    const b = await ctx.newBase();
+    const tula = { filter: { field: 'city', op: 'eq', value: 'Тула' } };
+    const before: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const p = await ctx.newProfile(b.id, { phone: phone(), city: i % 3 ? 'Тула' : 'Омск' });
+      if (i % 3) before.push(p.id);
+    }
+    for (const dir of ['asc', 'desc'] as const) {
+      const seen: number[] = [];
+      let cursor: string | undefined;
+      for (let guard = 0; guard < 10; guard++) {
+        const r = await ctx.api('POST', `/api/v1/bases/${b.id}/profiles/search`, { ...tula, limit: 2, withTotal: true, sort: [{ field: 'id', dir }], ...(cursor ? { cursor } : {}) });
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        seen.push(...r.body.items.map((x: { id: number }) => x.id));
+        // a new matching profile arrives between pages
+        await ctx.newProfile(b.id, { phone: phone(), city: 'Тула' });
+        if (!r.body.nextCursor) break;
+        cursor = r.body.nextCursor;
+      }
+      assert.equal(new Set(seen).size, seen.length, 'no duplicates');
+      for (const id of before) assert.ok(seen.includes(id), `pre-existing ${id} not skipped (${dir})`);
+      const sorted = [...seen].sort((x, y) => (dir === 'asc' ? x - y : y - x));
+      assert.deepEqual(seen, sorted);
+    }
+  });
+
   it('stays exact through random writes (property)', async () => {
     const b = await ctx.newBase();
     const cities = ['Москва', 'Тула', 'Омск', null];

@@ -243,6 +243,89 @@ export class FacetIndex {
     );
   }
 
+  /**
+   * The count and, in the same snapshot, a page in id order (ids after `afterId`): the page needs no
+   * second scan in PostgreSQL, only a fetch of the rows by id. Undefined when the index does not help.
+   */
+  async countAndPage<R>(
+    db: Db,
+    query: Query,
+    ctx: CompileContext,
+    page: { limit: number; afterId: number | null; desc: boolean; fetch: (trx: Conn, ids: number[]) => Promise<R[]> },
+  ): Promise<{ count: number; rows: R[] } | undefined> {
+    const plan = new Planner(ctx);
+    try {
+      await plan.query(query);
+    } catch (e) {
+      if (e instanceof Unsupported) return undefined;
+      throw e;
+    }
+    if (!plan.inMemory) return undefined;
+    return this.exclusive(() =>
+      db
+        .transaction()
+        .setIsolationLevel('repeatable read')
+        .execute(async (trx) => {
+          await this.refresh(trx, plan.columns);
+          const bits = await new Evaluator(this, trx, ctx).query(query);
+          const ids = this.firstIds(bits, page.limit, page.afterId, page.desc);
+          return { count: popcount(bits), rows: ids.length ? await page.fetch(trx, ids) : [] };
+        }),
+    );
+  }
+
+  /** The `limit` smallest (or largest) ids among the set bits, past `after`: a bounded heap, one pass. */
+  private firstIds(bits: Bits, limit: number, after: number | null, desc: boolean): number[] {
+    const heap: number[] = []; // worst kept id on top
+    const worse = (a: number, b: number) => (desc ? a < b : a > b);
+    const push = (id: number) => {
+      heap.push(id);
+      for (let i = heap.length - 1; i > 0; ) {
+        const parent = (i - 1) >> 1;
+        if (!worse(heap[i]!, heap[parent]!)) break;
+        [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+        i = parent;
+      }
+    };
+    const replaceTop = (id: number) => {
+      heap[0] = id;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && worse(heap[l]!, heap[m]!)) m = l;
+        if (r < heap.length && worse(heap[r]!, heap[m]!)) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+        i = m;
+      }
+    };
+    const ids = this.idsByPosition();
+    for (let w = 0; w < bits.length; w++) {
+      let word = bits[w]!;
+      while (word !== 0) {
+        const bit = 31 - Math.clz32(word & -word);
+        word &= word - 1;
+        const id = ids[w * 32 + bit]!;
+        if (after !== null && (desc ? id >= after : id <= after)) continue;
+        if (heap.length < limit) push(id);
+        else if (worse(heap[0]!, id)) replaceTop(id);
+      }
+    }
+    return heap.sort((a, b) => (desc ? b - a : a - b));
+  }
+
+  private idsCache: Float64Array | null = null;
+  private idsCacheN = -1;
+  private idsByPosition(): Float64Array {
+    if (this.idsCache && this.idsCacheN === this.n) return this.idsCache;
+    const ids = new Float64Array(this.n);
+    for (const [id, p] of this.pos) ids[p] = id;
+    this.idsCache = ids;
+    this.idsCacheN = this.n;
+    return ids;
+  }
+
   // --- used by the evaluator -------------------------------------------------
 
   words(): number {

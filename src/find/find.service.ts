@@ -88,12 +88,17 @@ export function setFacetMode(mode: FacetMode): void {
 }
 const SLOW_COUNT_MS = 30;
 
+/** Whether counts of this base go through its in-memory index now (it needs a transaction of its own). */
+function facetsUsable(db: Conn, baseId: number): boolean {
+  return facetMode !== 'off' && !db.isTransaction && (facetMode === 'on' || facetIndex(baseId).warm);
+}
+
 /** The exact count: from the base's in-memory index when it has one and it helps, else in SQL. */
 async function exactCount(db: Conn, query: Query, ctx: CompileContext, where: RawBuilder<SqlBool>): Promise<number> {
   const ix = facetIndex(ctx.baseId);
   // The index needs its own transaction; inside a caller's transaction SQL sees what the caller wrote.
   const usable = facetMode !== 'off' && !db.isTransaction;
-  if (usable && (facetMode === 'on' || ix.warm)) {
+  if (facetsUsable(db, ctx.baseId)) {
     const n = await ix.count(db as Db, query, ctx);
     if (n !== undefined) return n;
   }
@@ -233,13 +238,30 @@ export async function search(db: Db, baseId: number, input: SearchInput, viewer?
   }
   errs.throwIfAny();
   const limit = input.limit ?? 50;
-  const after = input.cursor ? afterCursor(cols, decodeCursor(input.cursor, cols)) : sql<SqlBool>`true`;
+  const cursorValues = input.cursor ? decodeCursor(input.cursor, cols) : null;
+  const after = cursorValues ? afterCursor(cols, cursorValues) : sql<SqlBool>`true`;
+  // In id order with a total wanted, the count index gives both the total and the page's ids.
+  if (input.withTotal && cols.length === 1 && facetsUsable(db, baseId) && !input.list) {
+    const r = await facetIndex(baseId).countAndPage(db, input, ctx, {
+      limit: limit + 1,
+      afterId: cursorValues ? Number(cursorValues[0]) : null,
+      desc: cols[0]!.dir === 'desc',
+      fetch: async (trx, ids) =>
+        (
+          await sql<ProfileRow & { kt_cursor: (string | null)[] }>`
+            SELECT p.*, ARRAY[p.id::text] AS kt_cursor FROM profiles p WHERE p.base_id = ${baseId} AND p.id = ANY(${ids}::bigint[])
+            ORDER BY ${orderBy(cols)}`.execute(trx)
+        ).rows,
+    });
+    if (r) return pageResult(r.rows, limit, cols, input.columns, r.count, undefined);
+  }
   const page = sql<ProfileRow & { kt_cursor: (string | null)[] }>`
     SELECT p.*, ARRAY[${sql.join(cols.map((c) => sql`(${c.expr})::text`))}] AS kt_cursor FROM profiles p
     WHERE p.base_id = ${baseId} AND ${compiled.sql} AND ${after}
     ORDER BY ${orderBy(cols)}
     LIMIT ${limit + 1}`;
-  const [rows, total, notFoundList] = await Promise.all([
+  const listOnly = input.list !== undefined && input.q === undefined && input.filter === undefined;
+  const [rows, counted, listResult] = await Promise.all([
     page.execute(db).then(
       (r) => r.rows,
       (e: unknown) => {
@@ -248,23 +270,36 @@ export async function search(db: Db, baseId: number, input: SearchInput, viewer?
         throw e;
       },
     ),
-    input.withTotal ? exactCount(db, input, ctx, compiled.sql) : Promise.resolve(undefined),
+    // A list alone: the rows that say what was not found are also the total (one statement fewer).
+    input.withTotal && !listOnly ? exactCount(db, input, ctx, compiled.sql) : Promise.resolve(undefined),
     input.list !== undefined ? listNotFound(db, baseId, input.list, ctx.region) : Promise.resolve(undefined),
   ]);
+  const total = listOnly && input.withTotal ? listResult!.matched : counted;
+  return pageResult(rows, limit, cols, input.columns, total, listResult?.notFound);
+}
+
+function pageResult(
+  rows: (ProfileRow & { kt_cursor: (string | null)[] })[],
+  limit: number,
+  cols: SortColumn[],
+  columns: string[] | undefined,
+  total: number | undefined,
+  notFound: string[] | undefined,
+): SearchResult {
   const more = rows.length > limit;
   const pageRows = more ? rows.slice(0, limit) : rows;
   const last = pageRows[pageRows.length - 1];
   return {
-    items: pageRows.map((r) => pickColumns(toProfile(r), input.columns)),
+    items: pageRows.map((r) => pickColumns(toProfile(r), columns)),
     ...(total !== undefined ? { total } : {}),
     nextCursor: more && last ? encodeCursor(cols, last.kt_cursor) : null,
-    ...(notFoundList ? { notFound: notFoundList } : {}),
+    ...(notFound ? { notFound } : {}),
   };
 }
 
 // name: pasted-list-found
 // Which pasted identifiers exist in the base at all, to report the ones that do not.
-async function listNotFound(db: Db, baseId: number, list: string | string[], region: string): Promise<string[]> {
+async function listNotFound(db: Db, baseId: number, list: string | string[], region: string): Promise<{ notFound: string[]; matched: number }> {
   const parsed = parseList(list, region);
   const r = await sql<{ phone: string | null; card_number: string | null; email: string | null }>`
     SELECT phone, card_number, email FROM profiles
@@ -272,7 +307,7 @@ async function listNotFound(db: Db, baseId: number, list: string | string[], reg
       AND (phone = ANY(${parsed.phones}::text[]) OR card_number = ANY(${parsed.cards}::text[]) OR email = ANY(${parsed.emails}::text[]))`.execute(db);
   const found = new Set<string>();
   for (const row of r.rows) for (const v of [row.phone, row.card_number, row.email]) if (v) found.add(v);
-  return [...new Set(parsed.entries.filter((e) => e.value === null || !found.has(e.value)).map((e) => e.raw))];
+  return { notFound: [...new Set(parsed.entries.filter((e) => e.value === null || !found.has(e.value)).map((e) => e.raw))], matched: r.rows.length };
 }
 
 /** Values of a list (or any custom string-like) field really used, with counts, for filter checkboxes. */
