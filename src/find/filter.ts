@@ -678,8 +678,13 @@ export function compileList(list: ParsedList): Compiled {
   const ph = new Set(phones);
   const ca = new Set(cards);
   const em = new Set(emails);
+  // Only the kinds the list has: each is one index probe per entry.
+  const parts: RawBuilder<SqlBool>[] = [];
+  if (phones.length) parts.push(sql<SqlBool>`p.phone = ANY(${phones}::text[])`);
+  if (cards.length) parts.push(sql<SqlBool>`p.card_number = ANY(${cards}::text[])`);
+  if (emails.length) parts.push(sql<SqlBool>`p.email = ANY(${emails}::text[])`);
   return {
-    sql: sql<SqlBool>`(p.phone = ANY(${phones}::text[]) OR p.card_number = ANY(${cards}::text[]) OR p.email = ANY(${emails}::text[]))`,
+    sql: parts.length ? sql<SqlBool>`(${sql.join(parts, sql` OR `)})` : sql<SqlBool>`false`,
     test: (r) => ph.has(r.phone as string) || ca.has(r.card_number as string) || em.has(r.email as string),
   };
 }

@@ -8,7 +8,7 @@ import { toFieldDef } from '../fields/fields.repo.ts';
 import { FieldErrors, invalidField, notFound, pgCode } from '../http/errors.ts';
 import { toProfile } from '../profiles/profiles.service.ts';
 import type { Profile } from '../profiles/profiles.schema.ts';
-import { compileQuery, parseList, type Compiled, type CompileContext, type Query, type SegmentInfo } from './filter.ts';
+import { compileList, compileQuery, parseList, type Compiled, type CompileContext, type Query, type SegmentInfo } from './filter.ts';
 import { facetIndex } from './facets.ts';
 import { filterFieldMap, type FilterField } from './filter.fields.ts';
 
@@ -302,9 +302,8 @@ function pageResult(
 async function listNotFound(db: Db, baseId: number, list: string | string[], region: string): Promise<{ notFound: string[]; matched: number }> {
   const parsed = parseList(list, region);
   const r = await sql<{ phone: string | null; card_number: string | null; email: string | null }>`
-    SELECT phone, card_number, email FROM profiles
-    WHERE base_id = ${baseId}
-      AND (phone = ANY(${parsed.phones}::text[]) OR card_number = ANY(${parsed.cards}::text[]) OR email = ANY(${parsed.emails}::text[]))`.execute(db);
+    SELECT p.phone, p.card_number, p.email FROM profiles p
+    WHERE p.base_id = ${baseId} AND ${compileList(parsed).sql}`.execute(db);
   const found = new Set<string>();
   for (const row of r.rows) for (const v of [row.phone, row.card_number, row.email]) if (v) found.add(v);
   return { notFound: [...new Set(parsed.entries.filter((e) => e.value === null || !found.has(e.value)).map((e) => e.raw))], matched: r.rows.length };
