@@ -425,7 +425,8 @@ class Planner {
   }
 
   async query(q: Query) {
-    if (q.q !== undefined) {
+    // Phone-like terms go to SQL whole; only word terms use the name dictionaries.
+    if (q.q !== undefined && searchTerms(q.q, this.ctx.region).some((t) => 'words' in t)) {
       for (const key of NAME_FIELDS) {
         const source = sourceFor(this.ctx.fields.get(key)!, false);
         this.columns.set(source.key, (cap) => ({ kind: 'dict', col: new DictColumn(cap), source }));
