@@ -8,7 +8,7 @@ import { toFieldDef } from '../fields/fields.repo.ts';
 import { FieldErrors, invalidField, notFound, pgCode } from '../http/errors.ts';
 import { toProfile } from '../profiles/profiles.service.ts';
 import type { Profile } from '../profiles/profiles.schema.ts';
-import { compileList, compileQuery, parseList, type Compiled, type CompileContext, type Query, type SegmentInfo } from './filter.ts';
+import { compileList, compileQuery, LIMITS, parseList, type Compiled, type CompileContext, type Query, type SegmentInfo } from './filter.ts';
 import { facetIndex } from './facets.ts';
 import { filterFieldMap, type FilterField } from './filter.fields.ts';
 
@@ -229,6 +229,10 @@ function pickColumns(p: Profile, columns: string[] | undefined): Partial<Profile
 }
 
 export async function search(db: Db, baseId: number, input: SearchInput, viewer?: Viewer): Promise<SearchResult> {
+  if (input.list !== undefined && input.q === undefined && input.filter === undefined) {
+    const r = await searchList(db, baseId, input, input.list, viewer);
+    if (r) return r;
+  }
   const ctx = await compileContext(db, baseId, viewer);
   const errs = new FieldErrors();
   const compiled = await compileQuery(input, ctx, { errs });
@@ -260,8 +264,7 @@ export async function search(db: Db, baseId: number, input: SearchInput, viewer?
     WHERE p.base_id = ${baseId} AND ${compiled.sql} AND ${after}
     ORDER BY ${orderBy(cols)}
     LIMIT ${limit + 1}`;
-  const listOnly = input.list !== undefined && input.q === undefined && input.filter === undefined;
-  const [rows, counted, listResult] = await Promise.all([
+  const [rows, total, listResult] = await Promise.all([
     page.execute(db).then(
       (r) => r.rows,
       (e: unknown) => {
@@ -270,12 +273,55 @@ export async function search(db: Db, baseId: number, input: SearchInput, viewer?
         throw e;
       },
     ),
-    // A list alone: the rows that say what was not found are also the total (one statement fewer).
-    input.withTotal && !listOnly ? exactCount(db, input, ctx, compiled.sql) : Promise.resolve(undefined),
+    input.withTotal ? exactCount(db, input, ctx, compiled.sql) : Promise.resolve(undefined),
     input.list !== undefined ? listNotFound(db, baseId, input.list, ctx.region) : Promise.resolve(undefined),
   ]);
-  const total = listOnly && input.withTotal ? listResult!.matched : counted;
   return pageResult(rows, limit, cols, input.columns, total, listResult?.notFound);
+}
+
+const STANDARD_ONLY = filterFieldMap([]);
+
+/**
+ * A pasted list alone (the cashier's "find these 1,000 phones"): its page and its found identifiers
+ * (which give the total and the entries not found) start at once, with phones read as Russian, while
+ * the base's settings load; a base in another region redoes them. Undefined when the sort or the
+ * columns need custom fields (the general path handles those).
+ */
+async function searchList(db: Db, baseId: number, input: SearchInput, list: string | string[], viewer?: Viewer): Promise<SearchResult | undefined> {
+  const errs = new FieldErrors();
+  const cols = sortColumns(input.sort, STANDARD_ONLY, errs);
+  const columnsOk = (input.columns ?? []).every((c) => STANDARD_ONLY.has(c) || ['id', 'fields', 'tags', 'baseId', 'createdAt', 'updatedAt'].includes(c));
+  if (errs.list.length || !columnsOk) return undefined;
+  const limit = input.limit ?? 50;
+  const cursorValues = input.cursor ? decodeCursor(input.cursor, cols) : null;
+  const after = cursorValues ? afterCursor(cols, cursorValues) : sql<SqlBool>`true`;
+  const run = (region: string) => {
+    const parsed = parseList(list, region);
+    if (parsed.entries.length > LIMITS.pastedEntries) throw invalidField('list', 'too_many', { max: LIMITS.pastedEntries });
+    const where = compileList(parsed).sql;
+    return Promise.all([
+      sql<ProfileRow & { kt_cursor: (string | null)[] }>`
+        SELECT p.*, ARRAY[${sql.join(cols.map((c) => sql`(${c.expr})::text`))}] AS kt_cursor FROM profiles p
+        WHERE p.base_id = ${baseId} AND ${where} AND ${after}
+        ORDER BY ${orderBy(cols)} LIMIT ${limit + 1}`.execute(db),
+      sql<{ phone: string | null; card_number: string | null; email: string | null }>`
+        SELECT p.phone, p.card_number, p.email FROM profiles p WHERE p.base_id = ${baseId} AND ${where}`.execute(db),
+    ]).then(([page, found]) => ({ parsed, page: page.rows, found: found.rows }));
+  };
+  // The guess's failure matters only if the guess is kept (an unknown base fails compileContext first).
+  const guess = run('RU').then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
+  const ctx = await compileContext(db, baseId, viewer);
+  const g = await guess;
+  if (ctx.region === 'RU' && !g.ok) throw g.e;
+  const r = ctx.region === 'RU' && g.ok ? g.v : await run(ctx.region);
+  const notFound = notFoundOf(r.parsed, r.found.flatMap((x) => [x.phone, x.card_number, x.email]));
+  return pageResult(r.page, limit, cols, input.columns, input.withTotal ? r.found.length : undefined, notFound);
+}
+
+/** The pasted entries (as typed) that are no identifier or match none of the found values. */
+function notFoundOf(parsed: ReturnType<typeof parseList>, foundValues: (string | null)[]): string[] {
+  const found = new Set(foundValues.filter((v): v is string => v !== null));
+  return [...new Set(parsed.entries.filter((e) => e.value === null || !found.has(e.value)).map((e) => e.raw))];
 }
 
 function pageResult(
@@ -299,14 +345,12 @@ function pageResult(
 
 // name: pasted-list-found
 // Which pasted identifiers exist in the base at all, to report the ones that do not.
-async function listNotFound(db: Db, baseId: number, list: string | string[], region: string): Promise<{ notFound: string[]; matched: number }> {
+async function listNotFound(db: Db, baseId: number, list: string | string[], region: string): Promise<{ notFound: string[] }> {
   const parsed = parseList(list, region);
   const r = await sql<{ phone: string | null; card_number: string | null; email: string | null }>`
     SELECT p.phone, p.card_number, p.email FROM profiles p
     WHERE p.base_id = ${baseId} AND ${compileList(parsed).sql}`.execute(db);
-  const found = new Set<string>();
-  for (const row of r.rows) for (const v of [row.phone, row.card_number, row.email]) if (v) found.add(v);
-  return { notFound: [...new Set(parsed.entries.filter((e) => e.value === null || !found.has(e.value)).map((e) => e.raw))], matched: r.rows.length };
+  return { notFound: notFoundOf(parsed, r.rows.flatMap((row) => [row.phone, row.card_number, row.email])) };
 }
 
 /** Values of a list (or any custom string-like) field really used, with counts, for filter checkboxes. */

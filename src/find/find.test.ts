@@ -540,6 +540,18 @@ describe('find: pasted lists', () => {
     assert.equal((await api('POST', `${B(BASE)}/profiles/search`, {})).body.notFound, undefined);
   });
 
+  it('reads pasted phones by the base region (a German base: 030 1234567 is +49 30 1234567)', async () => {
+    const de = await ctx.newBase({ phoneRegion: 'DE' });
+    const p = await ctx.newProfile(de.id, { phone: '030 1234567' });
+    assert.equal(p.phone, '+49301234567');
+    const s = await api('POST', `${B(de.id)}/profiles/search`, { list: '030 1234567\n030 7654321', withTotal: true });
+    assert.equal(s.status, 200);
+    assert.deepEqual(s.body.items.map((i: { id: number }) => i.id), [p.id]);
+    assert.equal(s.body.total, 1);
+    assert.deepEqual(s.body.notFound, ['030 7654321']);
+    assert.equal((await api('POST', `${B(987654)}/profiles/search`, { list: '+79161234567' })).status, 404);
+  });
+
   it('combined with a filter and a quick search: found is narrowed, notFound still means absent from the base', async () => {
     const s = await api('POST', `${B(BASE)}/profiles/search`, { list: LIST, filter: c('gender', 'eq', 'm'), withTotal: true });
     assert.deepEqual(s.body.items.map((i: { id: number }) => nameOf.get(i.id)).sort(), ['ivanov', 'yolkin']);
