@@ -486,7 +486,11 @@ function makeContext(seed: number): Context {
 function phoneForIndex(ctx: Context, index: number): { national: string; city: string | null } {
   const v = ctx.phonePerm.apply(index);
   const block = PHONE_BLOCKS[Math.floor(v / 10_000_000)]!;
-  return { national: block.code + padN(v % 10_000_000, 7), city: block.city };
+  const rest = padN(v % 10_000_000, 7);
+  // 930 0xx xx xx is only partly allocated (not valid phones); 990 is generated nowhere else, so
+  // moving them there keeps every phone valid and still unique.
+  const code = block.code === '930' && rest.startsWith('0') ? '990' : block.code;
+  return { national: code + rest, city: block.city };
 }
 
 function cardForIndex(ctx: Context, index: number): string {

@@ -144,6 +144,12 @@ const ru = {
   bulk_segment_dynamic: 'Сегмент {value} — сохранённый фильтр: добавлять и убирать клиентов можно только в ручном сегменте',
   bulk_delete_confirm: 'Удаление не подтверждено: передайте confirm = "DELETE"',
   bulk_delete_count: 'Сейчас под действие попадает клиентов: {count}, а подтверждено удаление {expected}. Обновите поиск и подтвердите снова',
+  // import: column mapping
+  import_mapping_length: 'В сопоставлении колонок: {actual}, а в файле: {expected}',
+  import_target_unknown: 'Колонке «{header}» назначено неизвестное поле «{target}»',
+  import_target_read_only: 'Поле «{target}» заполняет система: загрузить его из файла нельзя',
+  import_target_duplicate: 'Поле «{target}» уже назначено колонке «{other}»',
+  import_fullname_conflict: 'ФИО одной колонкой («{other}») нельзя сочетать с отдельными колонками фамилии и имени',
 } as const;
 
 export type MessageKey = keyof typeof ru;
@@ -284,6 +290,12 @@ const en: Record<MessageKey, string> = {
   bulk_segment_dynamic: 'Segment {value} is a saved filter: profiles can be added or removed only in a manual segment',
   bulk_delete_confirm: 'Deletion not confirmed: send confirm = "DELETE"',
   bulk_delete_count: 'The action now applies to {count} profiles, but deleting {expected} was confirmed. Refresh the search and confirm again',
+  // import: column mapping
+  import_mapping_length: 'The mapping has {actual} columns, the file has {expected}',
+  import_target_unknown: 'Column “{header}” is mapped to an unknown field “{target}”',
+  import_target_read_only: 'Field “{target}” is maintained by the system and cannot be imported',
+  import_target_duplicate: 'Field “{target}” is already mapped to column “{other}”',
+  import_fullname_conflict: 'A full name in one column (“{other}”) cannot be combined with separate last and first name columns',
 };
 
 /** Both catalogs, for tests and tooling; read-only by convention. */
