@@ -425,8 +425,9 @@ class Planner {
   }
 
   async query(q: Query) {
-    // Phone-like terms go to SQL whole; only word terms use the name dictionaries.
-    if (q.q !== undefined && searchTerms(q.q, this.ctx.region).some((t) => 'words' in t)) {
+    // Word terms use the name dictionaries; phone-like terms are SQL ids, but their page still comes
+    // from the index (PostgreSQL's own first page in id order walks the whole primary key for them).
+    if (q.q !== undefined) {
       for (const key of NAME_FIELDS) {
         const source = sourceFor(this.ctx.fields.get(key)!, false);
         this.columns.set(source.key, (cap) => ({ kind: 'dict', col: new DictColumn(cap), source }));
