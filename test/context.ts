@@ -1,5 +1,6 @@
 // Test context: a fresh database cloned from the migrated template, the app on
 // top of it, and small factories. One per test file (see scripts/test.ts).
+import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after } from 'node:test';
 import pg from 'pg';
@@ -62,6 +63,16 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
   };
 }
 
+/** Every error the API returns is problem+json with its status, and no stack trace or SQL in it. */
+export function assertCleanProblem(what: string, status: number, contentType: unknown, body: any): void {
+  assert.equal(contentType, 'application/problem+json; charset=utf-8', `${what}: ${status} is not problem+json`);
+  assert.equal(body?.status, status, `${what}: problem status`);
+  assert.ok(!('stack' in body), `${what}: the error body has a stack`);
+  const text = JSON.stringify(body);
+  assert.doesNotMatch(text, /\bat [^ ]+ \(|\.ts:\d+/, `${what}: a stack frame leaked: ${text}`);
+  assert.doesNotMatch(text, /\b(SELECT|INSERT|UPDATE|DELETE FROM|duplicate key|violates)\b/, `${what}: SQL leaked: ${text}`);
+}
+
 export async function testContext(configOverrides: Record<string, string> = {}): Promise<TestContext> {
   const { url, drop } = await createTestDatabase();
   const pool = createPool(url, 5);
@@ -87,6 +98,7 @@ export async function testContext(configOverrides: Record<string, string> = {}):
     } catch {
       // not JSON
     }
+    if (res.statusCode >= 400) assertCleanProblem(`${method} ${path}`, res.statusCode, res.headers['content-type'], parsed);
     return { status: res.statusCode, body: parsed, headers: res.headers };
   };
   let bases = 0;

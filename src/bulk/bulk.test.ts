@@ -7,16 +7,9 @@ import { runOnce } from '../jobs/jobs.service.ts';
 
 const ctx = await testContext({ KARTOTEKA_BULK_SYNC_LIMIT: '10', KARTOTEKA_BULK_BATCH_SIZE: '10' });
 
-const PROBLEM = 'application/problem+json; charset=utf-8';
 
-async function api(method: string, url: string, body?: unknown, headers?: Record<string, string>) {
-  const r = await ctx.api(method, url, body, headers);
-  if (r.status >= 400) {
-    assert.equal(r.headers['content-type'], PROBLEM, `${method} ${url}: ${r.status} is not problem+json`);
-    assert.doesNotMatch(JSON.stringify(r.body), /\b(SELECT|INSERT|UPDATE|DELETE FROM|violates)\b|\.ts:\d+/);
-  }
-  return r;
-}
+/** Errors are checked in ctx.api itself: problem+json, no stack, no SQL (test/context.ts). */
+const api = ctx.api;
 
 const bulk = (baseId: number, body: unknown, headers?: Record<string, string>) => api('POST', `/api/v1/bases/${baseId}/profiles/bulk`, body, headers);
 const count = async (baseId: number, query: unknown) => {

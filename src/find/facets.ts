@@ -218,10 +218,11 @@ export class FacetIndex {
   }
 
   /**
-   * The exact count of a query, or undefined when nothing of it benefits from the index (then the
-   * caller counts in SQL). `ctx` must come from compileContext for this base.
+   * Evaluates a query in one REPEATABLE READ transaction after bringing the index to its snapshot,
+   * and hands the matching bits to `then` in that transaction. Undefined when nothing of the query
+   * benefits from the index (the caller then asks SQL). `ctx` comes from compileContext for this base.
    */
-  async count(db: Db, query: Query, ctx: CompileContext): Promise<number | undefined> {
+  private async evaluate<T>(db: Db, query: Query, ctx: CompileContext, then: (trx: Conn, bits: Bits) => Promise<T>): Promise<T | undefined> {
     const plan = new Planner(ctx);
     try {
       await plan.query(query);
@@ -236,11 +237,14 @@ export class FacetIndex {
         .setIsolationLevel('repeatable read')
         .execute(async (trx) => {
           await this.refresh(trx, plan.columns);
-          const ev = new Evaluator(this, trx, ctx);
-          const bits = await ev.query(query);
-          return popcount(bits);
+          return then(trx, await new Evaluator(this, trx, ctx).query(query));
         }),
     );
+  }
+
+  /** The exact count of a query, or undefined when the index does not help. */
+  async count(db: Db, query: Query, ctx: CompileContext): Promise<number | undefined> {
+    return this.evaluate(db, query, ctx, async (_trx, bits) => popcount(bits));
   }
 
   /**
@@ -253,25 +257,10 @@ export class FacetIndex {
     ctx: CompileContext,
     page: { limit: number; afterId: number | null; desc: boolean; fetch: (trx: Conn, ids: number[]) => Promise<R[]> },
   ): Promise<{ count: number; rows: R[] } | undefined> {
-    const plan = new Planner(ctx);
-    try {
-      await plan.query(query);
-    } catch (e) {
-      if (e instanceof Unsupported) return undefined;
-      throw e;
-    }
-    if (!plan.inMemory) return undefined;
-    return this.exclusive(() =>
-      db
-        .transaction()
-        .setIsolationLevel('repeatable read')
-        .execute(async (trx) => {
-          await this.refresh(trx, plan.columns);
-          const bits = await new Evaluator(this, trx, ctx).query(query);
-          const ids = this.firstIds(bits, page.limit, page.afterId, page.desc);
-          return { count: popcount(bits), rows: ids.length ? await page.fetch(trx, ids) : [] };
-        }),
-    );
+    return this.evaluate(db, query, ctx, async (trx, bits) => {
+      const ids = this.firstIds(bits, page.limit, page.afterId, page.desc);
+      return { count: popcount(bits), rows: ids.length ? await page.fetch(trx, ids) : [] };
+    });
   }
 
   /** The `limit` smallest (or largest) ids among the set bits, past `after`: a bounded heap, one pass. */
