@@ -230,7 +230,7 @@ function pickColumns(p: Profile, columns: string[] | undefined): Partial<Profile
 
 export async function search(db: Db, baseId: number, input: SearchInput, viewer?: Viewer): Promise<SearchResult> {
   if (input.list !== undefined && input.q === undefined && input.filter === undefined) {
-    const r = await searchList(db, baseId, input, input.list, viewer);
+    const r = await searchList(db, baseId, input, input.list);
     if (r) return r;
   }
   const ctx = await compileContext(db, baseId, viewer);
@@ -287,7 +287,7 @@ const STANDARD_ONLY = filterFieldMap([]);
  * the base's settings load; a base in another region redoes them. Undefined when the sort or the
  * columns need custom fields (the general path handles those).
  */
-async function searchList(db: Db, baseId: number, input: SearchInput, list: string | string[], viewer?: Viewer): Promise<SearchResult | undefined> {
+async function searchList(db: Db, baseId: number, input: SearchInput, list: string | string[]): Promise<SearchResult | undefined> {
   const errs = new FieldErrors();
   const cols = sortColumns(input.sort, STANDARD_ONLY, errs);
   const columnsOk = (input.columns ?? []).every((c) => STANDARD_ONLY.has(c) || ['id', 'fields', 'tags', 'baseId', 'createdAt', 'updatedAt'].includes(c));
@@ -308,14 +308,17 @@ async function searchList(db: Db, baseId: number, input: SearchInput, list: stri
         SELECT p.phone, p.card_number, p.email FROM profiles p WHERE p.base_id = ${baseId} AND ${where}`.execute(db),
     ]).then(([page, found]) => ({ parsed, page: page.rows, found: found.rows }));
   };
-  // The guess's failure matters only if the guess is kept (an unknown base fails compileContext first).
+  // The guess's failure matters only if the guess is kept (an unknown base is reported first).
   const guess = run('RU').then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
-  const ctx = await compileContext(db, baseId, viewer);
+  // A list needs only the base's phone region (no fields, tags or segments).
+  const base = await db.selectFrom('bases').select('phone_region').where('id', '=', baseId).executeTakeFirst();
   const g = await guess;
-  if (ctx.region === 'RU' && !g.ok) throw g.e;
-  const r = ctx.region === 'RU' && g.ok ? g.v : await run(ctx.region);
-  const notFound = notFoundOf(r.parsed, r.found.flatMap((x) => [x.phone, x.card_number, x.email]));
-  return pageResult(r.page, limit, cols, input.columns, input.withTotal ? r.found.length : undefined, notFound);
+  if (!base) throw notFound('base', baseId);
+  const region = base.phone_region;
+  if (region === 'RU' && !g.ok) throw g.e;
+  const r = region === 'RU' && g.ok ? g.v : await run(region);
+  const missing = notFoundOf(r.parsed, r.found.flatMap((x) => [x.phone, x.card_number, x.email]));
+  return pageResult(r.page, limit, cols, input.columns, input.withTotal ? r.found.length : undefined, missing);
 }
 
 /** The pasted entries (as typed) that are no identifier or match none of the found values. */
