@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { isSupportedCountry } from 'libphonenumber-js';
 import type { Db } from '../db/db.ts';
+import { dropFacetIndex } from '../find/facets.ts';
 import type { BaseRow } from '../db/schema.ts';
 import { AppError, FieldErrors, notFound, pgCode } from '../http/errors.ts';
 import { normalizeEmail } from '../profiles/normalize.ts';
@@ -124,4 +125,5 @@ export async function getBaseOrThrow(db: Db, id: number) {
 
 export async function deleteBase(db: Db, id: number) {
   if (!(await repo.deleteBase(db, id))) throw notFound('base', id);
+  dropFacetIndex(id); // its in-memory count index goes with it
 }
