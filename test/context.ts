@@ -5,6 +5,8 @@ import crypto from 'node:crypto';
 import { after } from 'node:test';
 import pg from 'pg';
 import { buildApp } from '../src/app.ts';
+import { insertUser } from '../src/auth/auth.repo.ts';
+import { hashPassword, login, SESSION_COOKIE } from '../src/auth/auth.service.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { createDb, createPool, type Db } from '../src/db/db.ts';
 import type { Api } from '../src/http/types.ts';
@@ -29,6 +31,8 @@ export interface TestContext {
   api<T = any>(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T; headers: Record<string, unknown> }>;
   newBase(overrides?: Record<string, unknown>): Promise<{ id: number; name: string }>;
   newProfile(baseId: number, body: Record<string, unknown>): Promise<any>;
+  /** A new user row with a session; its `api` calls with that session cookie instead of the admin token. */
+  signedInUser(login: string): Promise<{ id: number; api: TestContext['api'] }>;
 }
 
 /** Creates a fresh database for this test file; dropped when the file's tests end. */
@@ -85,11 +89,12 @@ export async function testContext(configOverrides: Record<string, string> = {}):
     await db.destroy();
     await drop();
   });
-  const api: TestContext['api'] = async (method, path, body, headers = {}) => {
+  /** Calls through app.inject with the given credentials; every error must be a clean problem+json. */
+  const caller = (auth: Record<string, string>): TestContext['api'] => async (method, path, body, headers = {}) => {
     const res = await app.inject({
       method: method as 'GET',
       url: path,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
       ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
     });
     let parsed: any = res.body;
@@ -101,6 +106,7 @@ export async function testContext(configOverrides: Record<string, string> = {}):
     if (res.statusCode >= 400) assertCleanProblem(`${method} ${path}`, res.statusCode, res.headers['content-type'], parsed);
     return { status: res.statusCode, body: parsed, headers: res.headers };
   };
+  const api = caller({ authorization: `Bearer ${ADMIN_TOKEN}` });
   let bases = 0;
   return {
     db,
@@ -113,6 +119,13 @@ export async function testContext(configOverrides: Record<string, string> = {}):
       const r = await api('POST', '/api/v1/bases', { name: `База ${++bases} ${crypto.randomBytes(2).toString('hex')}`, emailsConsented: true, ...overrides });
       if (r.status !== 201) throw new Error(`newBase: ${r.status} ${JSON.stringify(r.body)}`);
       return r.body;
+    },
+    async signedInUser(name) {
+      const password = 'long-enough-password';
+      const u = await insertUser(db, { login: name, name, passwordHash: await hashPassword(password), mustChangePassword: false });
+      assert.ok(u, `user ${name} exists already`);
+      const { token } = await login(db, name, password);
+      return { id: Number(u.id), api: caller({ cookie: `${SESSION_COOKIE}=${token}` }) };
     },
     async newProfile(baseId, body) {
       const r = await api('POST', `/api/v1/bases/${baseId}/profiles`, body);

@@ -113,10 +113,14 @@ function prepare(input: ProfileInput, region: string, defs: Map<string, FieldDef
   return { cols, custom };
 }
 
-async function loadContext(db: Conn, baseId: number) {
-  const base = await getBase(db, baseId);
+/**
+ * The base and its field definitions, read inside the write's transaction. The definitions stay
+ * share-locked until commit, so a concurrent type change or field delete waits for this write.
+ */
+async function loadContext(trx: Conn, baseId: number) {
+  const base = await getBase(trx, baseId);
   if (!base) throw notFound('base', baseId);
-  const defs = new Map((await listFields(db, baseId)).map((d) => [d.key, d]));
+  const defs = new Map((await listFields(trx, baseId, { forShare: true })).map((d) => [d.key, d]));
   return { base, defs };
 }
 
@@ -128,31 +132,14 @@ async function accumulateOptions(db: Conn, baseId: number, defs: Map<string, Fie
   }
 }
 
-/** Tag ids must be tags of this base; stored sorted and unique. */
-async function checkTags(db: Conn, baseId: number, ids: number[] | undefined, errs: FieldErrors): Promise<number[] | undefined> {
+/** Tag ids must be tags of this base (share-locked until commit: a concurrent delete waits); stored sorted and unique. */
+async function checkTags(trx: Conn, baseId: number, ids: number[] | undefined, errs: FieldErrors): Promise<number[] | undefined> {
   if (ids === undefined) return undefined;
   const uniq = [...new Set(ids)].sort((a, b) => a - b);
   if (!uniq.length) return [];
-  const known = new Set((await db.selectFrom('tags').select('id').where('base_id', '=', baseId).where('id', 'in', uniq).execute()).map((t) => t.id));
+  const known = new Set((await trx.selectFrom('tags').select('id').where('base_id', '=', baseId).where('id', 'in', uniq).forShare().execute()).map((t) => t.id));
   for (const id of uniq) if (!known.has(id)) errs.add('tags', 'filter_tag_unknown', { value: id });
   return uniq;
-}
-
-/** Inside the write: the tags must still exist, and stay until commit (a concurrent delete waits). */
-async function lockTags(trx: Conn, baseId: number, ids: number[] | undefined): Promise<void> {
-  if (!ids?.length) return;
-  const rows = await trx.selectFrom('tags').select('id').where('base_id', '=', baseId).where('id', 'in', ids).forShare().execute();
-  if (rows.length !== ids.length) throw new AppError('conflict', { detail: 'conflict.base_changed' });
-}
-
-/**
- * Values were validated against definitions read before the transaction; lock
- * them now and make sure no type change or delete slipped in between.
- */
-async function lockDefinitions(trx: Conn, baseId: number, seen: Map<string, FieldDef>): Promise<void> {
-  const now = await listFields(trx, baseId, { forShare: true });
-  const same = now.length === seen.size && now.every((d) => JSON.stringify(d) === JSON.stringify(seen.get(d.key)));
-  if (!same) throw new AppError('conflict', { detail: 'conflict.base_changed' });
 }
 
 async function issueCard(db: Conn, baseId: number): Promise<string> {
@@ -226,34 +213,35 @@ export interface WriteResult {
 }
 
 export async function createProfile(db: Db, baseId: number, input: ProfileInput, actor: string): Promise<WriteResult> {
-  const { base, defs } = await loadContext(db, baseId);
-  const errs = new FieldErrors();
-  const { cols, custom } = prepare(input, base.phone_region, defs, errs);
-  const tags = await checkTags(db, baseId, input.tags, errs);
-  if (input.generateCard && cols.card_number) errs.add('cardNumber', 'card_both');
-  // Fields whose value was given but is invalid: they already have their error, and
-  // must not get a second, misleading one ("required", "needs a phone").
-  const failed = new Set(errs.list.map((e) => e.field));
-  // Defaults for what was not given, then the required check.
-  for (const d of defs.values()) {
-    const given = input.fields !== undefined && Object.hasOwn(input.fields, d.key);
-    if (!given && d.default !== null) custom[d.key] = d.default;
-    if (d.required && !failed.has(`fields.${d.key}`) && (custom[d.key] === undefined || custom[d.key] === null)) errs.add(`fields.${d.key}`, 'required');
-  }
-  const hasId = !!(cols.phone || cols.card_number || input.generateCard);
-  const idFailed = failed.has('phone') || failed.has('cardNumber');
-  const kind = input.kind ?? (hasId || idFailed || !cols.email ? 'member' : 'subscriber');
-  if (kind === 'member' && !hasId && !idFailed) errs.add('phone', 'member_needs_identity');
-  if (kind === 'subscriber') {
-    if (!cols.email && !failed.has('email')) errs.add('email', 'subscriber_needs_email');
-    if (hasId) errs.add(cols.phone ? 'phone' : 'cardNumber', 'subscriber_only_email');
-  }
-  errs.throwIfAny();
-  const values = Object.fromEntries(Object.entries(custom).filter(([, v]) => v !== null));
+  const cols: Prepared['cols'] = {}; // filled inside; a uniqueness conflict names the value from here
   return withConflicts(db, baseId, cols, () =>
     db.transaction().execute(async (trx) => {
-      await lockDefinitions(trx, baseId, defs);
-      await lockTags(trx, baseId, tags);
+      const { base, defs } = await loadContext(trx, baseId);
+      const errs = new FieldErrors();
+      const prepared = prepare(input, base.phone_region, defs, errs);
+      Object.assign(cols, prepared.cols);
+      const custom = prepared.custom;
+      const tags = await checkTags(trx, baseId, input.tags, errs);
+      if (input.generateCard && cols.card_number) errs.add('cardNumber', 'card_both');
+      // Fields whose value was given but is invalid: they already have their error, and
+      // must not get a second, misleading one ("required", "needs a phone").
+      const failed = new Set(errs.list.map((e) => e.field));
+      // Defaults for what was not given, then the required check.
+      for (const d of defs.values()) {
+        const given = input.fields !== undefined && Object.hasOwn(input.fields, d.key);
+        if (!given && d.default !== null) custom[d.key] = d.default;
+        if (d.required && !failed.has(`fields.${d.key}`) && (custom[d.key] === undefined || custom[d.key] === null)) errs.add(`fields.${d.key}`, 'required');
+      }
+      const hasId = !!(cols.phone || cols.card_number || input.generateCard);
+      const idFailed = failed.has('phone') || failed.has('cardNumber');
+      const kind = input.kind ?? (hasId || idFailed || !cols.email ? 'member' : 'subscriber');
+      if (kind === 'member' && !hasId && !idFailed) errs.add('phone', 'member_needs_identity');
+      if (kind === 'subscriber') {
+        if (!cols.email && !failed.has('email')) errs.add('email', 'subscriber_needs_email');
+        if (hasId) errs.add(cols.phone ? 'phone' : 'cardNumber', 'subscriber_only_email');
+      }
+      errs.throwIfAny();
+      const values = Object.fromEntries(Object.entries(custom).filter(([, v]) => v !== null));
       if (input.generateCard) cols.card_number = await issueCard(trx, baseId);
       const row = await repo.insertProfile(trx, {
         ...cols,
@@ -304,17 +292,18 @@ function changesOf(before: Partial<ProfileRow>, after: ProfileRow): Record<strin
 }
 
 export async function updateProfile(db: Db, baseId: number, id: number, input: ProfileInput, actor: string): Promise<WriteResult> {
-  const { base, defs } = await loadContext(db, baseId);
-  const errs = new FieldErrors();
-  const { cols, custom } = prepare(input, base.phone_region, defs, errs);
-  const tags = await checkTags(db, baseId, input.tags, errs);
-  if (input.generateCard && cols.card_number) errs.add('cardNumber', 'card_both');
-  for (const [k, v] of Object.entries(custom)) if (v === null && defs.get(k)?.required) errs.add(`fields.${k}`, 'required');
-  errs.throwIfAny();
+  const cols: Prepared['cols'] = {}; // filled inside; a uniqueness conflict names the value from here
   return withConflicts(db, baseId, cols, () =>
     db.transaction().execute(async (trx) => {
-      await lockDefinitions(trx, baseId, defs);
-      await lockTags(trx, baseId, tags);
+      const { base, defs } = await loadContext(trx, baseId);
+      const errs = new FieldErrors();
+      const prepared = prepare(input, base.phone_region, defs, errs);
+      Object.assign(cols, prepared.cols);
+      const custom = prepared.custom;
+      const tags = await checkTags(trx, baseId, input.tags, errs);
+      if (input.generateCard && cols.card_number) errs.add('cardNumber', 'card_both');
+      for (const [k, v] of Object.entries(custom)) if (v === null && defs.get(k)?.required) errs.add(`fields.${k}`, 'required');
+      errs.throwIfAny();
       const cur = await repo.getProfile(trx, baseId, id, { forUpdate: true });
       if (!cur) throw notFound('profile', id);
       // Registration source and point of sale are set once: a later write only fills them if empty.

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { testContext } from '../../test/context.ts';
-import { insertUser } from '../auth/auth.repo.ts';
-import { hashPassword, login, SESSION_COOKIE } from '../auth/auth.service.ts';
 
 const ctx = await testContext();
 
@@ -10,26 +8,7 @@ let phones = 0;
 const phone = () => `+7916${String(10_000_000 + ++phones).slice(1)}`;
 
 type Res = { status: number; body: any };
-
-/** A signed-in user of its own (a session cookie), to see what others see. */
-async function signedInUser(name: string): Promise<{ id: number; api(method: string, url: string, body?: unknown): Promise<Res> }> {
-  const password = 'long-enough-password';
-  const u = await insertUser(ctx.db, { login: name, name, passwordHash: await hashPassword(password), mustChangePassword: false });
-  assert.ok(u);
-  const { token } = await login(ctx.db, name, password);
-  return {
-    id: Number(u.id),
-    async api(method, url, body) {
-      const r = await ctx.app.inject({
-        method: method as 'GET',
-        url,
-        headers: { cookie: `${SESSION_COOKIE}=${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
-      });
-      return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : undefined };
-    },
-  };
-}
+const signedInUser = (name: string) => ctx.signedInUser(name);
 
 /** A base with people in three cities. */
 async function cityBase() {

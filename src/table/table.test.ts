@@ -1,33 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { testContext } from '../../test/context.ts';
-import { insertUser } from '../auth/auth.repo.ts';
-import { hashPassword, login, SESSION_COOKIE } from '../auth/auth.service.ts';
 
 const ctx = await testContext();
 
 type Res = { status: number; body: any };
-type Caller = (method: string, url: string, body?: unknown, headers?: Record<string, string>) => Promise<Res>;
-
-/** A user row with a session, calling the API with its cookie. */
-async function signedInUser(name: string): Promise<{ id: number; api: Caller }> {
-  const password = 'long-enough-password';
-  const u = await insertUser(ctx.db, { login: name, name, passwordHash: await hashPassword(password), mustChangePassword: false });
-  assert.ok(u);
-  const { token } = await login(ctx.db, name, password);
-  return {
-    id: Number(u.id),
-    async api(method, url, body, headers = {}) {
-      const r = await ctx.app.inject({
-        method: method as 'GET',
-        url,
-        headers: { cookie: `${SESSION_COOKIE}=${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-        ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
-      });
-      return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : undefined };
-    },
-  };
-}
+const signedInUser = (name: string) => ctx.signedInUser(name);
 
 const DEFAULTS = {
   columns: ['lastName', 'firstName', 'middleName', 'phone', 'email', 'cardNumber', 'city', 'tags', 'createdAt'],
