@@ -38,7 +38,7 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
     }
     const app = await buildApp({ db: database.db, config, engine: database.engine, version: database.version }, { logger: config.logLevel !== 'silent' });
     // Background jobs (large mass actions); throws here if a job kind has no handler.
-    const worker = startWorker(database.db, { pollMs: 1000, log: (m, err) => say(`${m}${err ? `: ${err instanceof Error ? err.message : String(err)}` : ''}`) });
+    const worker = startWorker(database.db, { pollMs: 1000, dataDir: config.dataDir, log: (m, err) => say(`${m}${err ? `: ${err instanceof Error ? err.message : String(err)}` : ''}`) });
     let address: string;
     try {
       address = await app.listen({ port: config.port, host: config.host });

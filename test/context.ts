@@ -2,6 +2,9 @@
 // top of it, and small factories. One per test file (see scripts/test.ts).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after } from 'node:test';
 import pg from 'pg';
 import { buildApp } from '../src/app.ts';
@@ -81,13 +84,15 @@ export async function testContext(configOverrides: Record<string, string> = {}):
   const { url, drop } = await createTestDatabase();
   const pool = createPool(url, 5);
   const db = createDb(pool);
-  const config = loadConfig({ KARTOTEKA_ADMIN_TOKEN: ADMIN_TOKEN, KARTOTEKA_LOG_LEVEL: 'silent', DATABASE_URL: url, ...configOverrides });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-test-data-'));
+  const config = loadConfig({ KARTOTEKA_ADMIN_TOKEN: ADMIN_TOKEN, KARTOTEKA_LOG_LEVEL: 'silent', DATABASE_URL: url, KARTOTEKA_DATA_DIR: dataDir, ...configOverrides });
   const version = (await pool.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
   const app = await buildApp({ db, config, engine: 'external', version });
   after(async () => {
     await app.close();
     await db.destroy();
     await drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
   });
   /** Calls through app.inject with the given credentials; every error must be a clean problem+json. */
   const caller = (auth: Record<string, string>): TestContext['api'] => async (method, path, body, headers = {}) => {

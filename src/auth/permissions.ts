@@ -10,6 +10,8 @@ export const PERMISSIONS = [
   'profiles.read',
   'profiles.write',
   'profiles.delete',
+  'profiles.import',
+  'profiles.export',
   'tokens.manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];

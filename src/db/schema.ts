@@ -193,6 +193,70 @@ export interface ProfileEventsTable {
   changes: Json;
 }
 
+export interface ImportsTable {
+  id: Generated<number>;
+  base_id: number;
+  job_id: number | null;
+  actor: string;
+  file_name: string;
+  file_path: string;
+  file_size: number;
+  file_sha256: string;
+  format: string;
+  source: Json;
+  headers: Generated<string[]>;
+  mapping: Json | null;
+  settings: Json | null;
+  dry_run: Generated<boolean>;
+  rows: Generated<number>;
+  created: Generated<number>;
+  updated: Generated<number>;
+  unchanged: Generated<number>;
+  failed: Generated<number>;
+  uploaded_at: Timestamp;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+export interface ImportErrorsTable {
+  base_id: number;
+  import_id: number;
+  line: number;
+  cells: string[];
+  errors: Json;
+}
+
+export interface ImportTemplatesTable {
+  base_id: number;
+  id: Generated<number>;
+  name: string;
+  headers: string[];
+  mapping: Json;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ExportsTable {
+  id: Generated<number>;
+  base_id: number;
+  job_id: number | null;
+  actor: string;
+  query: Json;
+  columns: string[];
+  format: string;
+  dialect: string | null;
+  status: Generated<string>;
+  rows: number | null;
+  file_name: string;
+  file_path: string | null;
+  file_size: number | null;
+  file_sha256: string | null;
+  download_token_hash: string | null;
+  expires_at: Date | null;
+  created_at: Timestamp;
+  finished_at: Date | null;
+}
+
 export interface DB {
   settings: SettingsTable;
   users: UsersTable;
@@ -209,6 +273,10 @@ export interface DB {
   table_settings: TableSettingsTable;
   jobs: JobsTable;
   job_targets: JobTargetsTable;
+  imports: ImportsTable;
+  import_errors: ImportErrorsTable;
+  import_templates: ImportTemplatesTable;
+  exports: ExportsTable;
 }
 
 export type BaseRow = Selectable<BasesTable>;

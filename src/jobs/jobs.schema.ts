@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Every kind of background job; each must have exactly one handler when the worker starts. */
-export const JOB_KINDS = ['bulk'] as const;
+export const JOB_KINDS = ['bulk', 'import', 'export'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export const JOB_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const;

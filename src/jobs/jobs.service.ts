@@ -2,6 +2,7 @@
 // one job at a time. Handlers work in batches; each batch commits together with
 // the saved progress, so a job whose process died resumes from its cursor on the
 // next claim and never applies a batch twice. Cancelling takes effect between batches.
+import path from 'node:path';
 import { getBase } from '../bases/bases.repo.ts';
 import type { Db, Trx } from '../db/db.ts';
 import { AppError, notFound, pgCode, type MessageKey, type MessageParams } from '../http/errors.ts';
@@ -26,6 +27,8 @@ export interface JobRun {
   readonly kind: string;
   readonly params: unknown;
   readonly actor: string;
+  /** The data folder: uploaded and exported files live under its files/. */
+  readonly dataDir: string;
   /** The last saved progress (as of the claim, then after every batch). */
   readonly progress: Progress;
   /**
@@ -100,6 +103,8 @@ function errorOf(e: unknown): string {
 const retryable = (e: unknown) => pgCode(e) === '40P01' || pgCode(e) === '40001';
 
 export interface RunOptions {
+  /** The data folder handed to handlers (imports and exports keep their files there). */
+  dataDir?: string;
   /** Stops the run between batches; the job goes back to the queue. */
   signal?: AbortSignal;
   /**
@@ -120,6 +125,7 @@ function makeRun(db: Db, job: JobRow, opts: RunOptions): JobRun & { progress: Pr
     kind: job.kind,
     params: job.params,
     actor: job.actor,
+    dataDir: opts.dataDir ?? path.resolve('data'),
     progress: { done: 0, total: 0, ...(job.progress as Partial<Progress>) } as Progress,
     async batch(work: (trx: Trx, progress: Progress) => Promise<Progress>): Promise<Progress> {
       if (opts.signal?.aborted) throw new JobStopped('shutdown');
@@ -197,7 +203,7 @@ export interface Worker {
 }
 
 /** The worker loop: one job at a time; polls every pollMs when the queue is empty. */
-export function startWorker(db: Db, opts: { pollMs?: number; log?: (msg: string, err?: unknown) => void } = {}): Worker {
+export function startWorker(db: Db, opts: { pollMs?: number; dataDir?: string; log?: (msg: string, err?: unknown) => void } = {}): Worker {
   assertJobHandlers();
   const pollMs = opts.pollMs ?? 1000;
   const ctrl = new AbortController();
@@ -214,7 +220,7 @@ export function startWorker(db: Db, opts: { pollMs?: number; log?: (msg: string,
     while (!ctrl.signal.aborted) {
       let ran: JobRow | undefined;
       try {
-        ran = await runOnce(db, { signal: ctrl.signal, ...(opts.log ? { log: opts.log } : {}) });
+        ran = await runOnce(db, { signal: ctrl.signal, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.log ? { log: opts.log } : {}) });
       } catch (e) {
         opts.log?.('job worker: could not claim or finish a job', e);
       }
