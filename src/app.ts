@@ -9,6 +9,8 @@ import { resolvePrincipal } from './auth/auth.service.ts';
 import { authorize, PERMISSIONS } from './auth/permissions.ts';
 import { registerBaseRoutes } from './bases/bases.routes.ts';
 import { registerBulkRoutes } from './bulk/bulk.routes.ts';
+import { registerExportRoutes } from './export/export.routes.ts';
+import { registerImportRoutes } from './import/import.routes.ts';
 import { registerFieldRoutes } from './fields/fields.routes.ts';
 import { registerFindRoutes } from './find/find.routes.ts';
 import { setFacetMode } from './find/find.service.ts';
@@ -117,6 +119,8 @@ export async function buildApp(ctx: AppContext, opts: { logger?: boolean } = {})
       registerTableRoutes(typed, ctx);
       registerBulkRoutes(typed, ctx);
       registerJobRoutes(typed, ctx);
+      registerExportRoutes(typed, ctx);
+      registerImportRoutes(typed, ctx);
       typed.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: API_PREFIX },

@@ -6,6 +6,21 @@ import { createDemoBase } from './demo/demo.service.ts';
 import { writeCsv } from './generate/generate.ts';
 import { serve } from './server.ts';
 import { progressBar } from './cli/progress.ts';
+import { registerImportCommand } from './import/import.cli.ts';
+import { remote, remoteTarget } from './cli/remote.ts';
+import { exportToFile } from './export/export.service.ts';
+import { AppError } from './http/errors.ts';
+import { renderProblem } from './http/problem.ts';
+import type { Lang } from './i18n/messages.ts';
+
+/** Messages (and export headers) in English under an English locale, else in Russian, the API's default. */
+const cliLang = (): Lang => (/^en/i.test(process.env.LC_ALL || process.env.LC_MESSAGES || process.env.LANG || '') ? 'en' : 'ru');
+
+/** A domain error as the API would put it: the detail, then each field's message. */
+function problemText(e: AppError, lang: Lang): string {
+  const p = renderProblem(e, lang);
+  return [p.detail, ...(p.errors ?? []).map((x) => `  ${x.field}: ${x.message}`)].join('\n');
+}
 
 const program = new Command();
 program.name('kartoteka').description('Kartoteka — an open-source customer database').version('0.1.0');
@@ -79,5 +94,59 @@ program
     bar.done();
     console.log(`${r.rows} rows, ${(r.bytes / 1e6).toFixed(1)} MB in ${(r.ms / 1000).toFixed(1)} s -> ${o.out}`);
   });
+
+program
+  .command('export')
+  .description('Export profiles to CSV or XLSX: through a running server (--url/--token, KARTOTEKA_URL/KARTOTEKA_TOKEN) or directly on the database')
+  .requiredOption('--base <id>', 'base id')
+  .addOption(new Option('--format <format>', 'file format').choices(['csv', 'xlsx']).makeOptionMandatory())
+  .requiredOption('--out <file>', 'output file')
+  .option('--filter <json>', 'a filter as in the search API, e.g. \'{"field":"city","op":"eq","value":"Москва"}\'')
+  .option('--q <text>', 'quick search text')
+  .option('--columns <list>', 'comma-separated columns: id, standard fields, tags, fields.<key> (default: all)')
+  .addOption(new Option('--dialect <dialect>', 'CSV dialect (default excel-ru)').choices(['excel-ru', 'plain']))
+  .option('--url <url>', 'a running Kartoteka server (or KARTOTEKA_URL)')
+  .option('--token <token>', 'its API key (or KARTOTEKA_TOKEN)')
+  .action(async (o: { base: string; format: 'csv' | 'xlsx'; out: string; filter?: string; q?: string; columns?: string; dialect?: 'excel-ru' | 'plain'; url?: string; token?: string }) => {
+    const baseId = Number(o.base);
+    if (!Number.isSafeInteger(baseId) || baseId < 1) throw new Error('--base must be a base id');
+    let filter: unknown;
+    if (o.filter !== undefined) {
+      try {
+        filter = JSON.parse(o.filter);
+      } catch {
+        throw new Error('--filter is not valid JSON');
+      }
+    }
+    const body = {
+      format: o.format,
+      ...(o.dialect ? { dialect: o.dialect } : {}),
+      ...(o.columns ? { columns: o.columns.split(',').map((c) => c.trim()).filter(Boolean) } : {}),
+      query: { ...(o.q !== undefined ? { q: o.q } : {}), ...(filter !== undefined ? { filter } : {}) },
+    };
+    const target = remoteTarget(o);
+    const bar = progressBar('export', 0);
+    let summary: { rows: number | null; size: number | null; sha256: string | null; id: number };
+    if (target) {
+      const api = remote(target);
+      const created = await api.request<{ id: number; jobId: number }>('POST', `/api/v1/bases/${baseId}/exports`, body);
+      await api.waitJob(created.jobId, (done, total) => total > 0 && bar.update(done, total));
+      await api.download(`/api/v1/bases/${baseId}/exports/${created.id}/file`, o.out);
+      summary = await api.request('GET', `/api/v1/bases/${baseId}/exports/${created.id}`);
+    } else {
+      const database = await openDatabase(loadConfig());
+      try {
+        summary = await exportToFile(database.db, baseId, body, { outFile: o.out, lang: cliLang(), onProgress: (done, total) => bar.update(done, total) });
+      } catch (e) {
+        throw e instanceof AppError ? new Error(problemText(e, cliLang())) : e;
+      } finally {
+        await database.close();
+      }
+    }
+    bar.done();
+    console.log(`${summary.rows} rows, ${summary.size} bytes, sha256 ${summary.sha256} -> ${o.out} (export ${summary.id})`);
+  });
+
+registerImportCommand(program);
 
 program.parseAsync(process.argv).catch(fail);

@@ -19,6 +19,8 @@ const schema = z.object({
   KARTOTEKA_BULK_SYNC_LIMIT: z.coerce.number().int().positive().default(5000),
   KARTOTEKA_BULK_BATCH_SIZE: z.coerce.number().int().positive().default(5000),
   KARTOTEKA_FACETS: z.enum(['auto', 'on', 'off']).default('auto'),
+  KARTOTEKA_IMPORT_MAX_MB: z.coerce.number().int().positive().default(2048),
+  KARTOTEKA_EXPORT_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(24),
   KARTOTEKA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -37,6 +39,10 @@ export interface Config {
   bulkBatchSize: number;
   /** The in-memory count index: auto (after a slow count), on, off. */
   facets: 'auto' | 'on' | 'off';
+  /** Hours an export's file (and its download link) is kept after it is written. */
+  /** Largest import upload, in bytes. */
+  importMaxBytes: number;
+  exportTtlHours: number;
 }
 
 /** Parses the environment once; a bad key fails start-up with the list of what is wrong. */
@@ -59,5 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bulkSyncLimit: c.KARTOTEKA_BULK_SYNC_LIMIT,
     bulkBatchSize: c.KARTOTEKA_BULK_BATCH_SIZE,
     facets: c.KARTOTEKA_FACETS,
+    importMaxBytes: c.KARTOTEKA_IMPORT_MAX_MB * 1048576,
+    exportTtlHours: c.KARTOTEKA_EXPORT_TTL_HOURS,
   };
 }

@@ -6,7 +6,7 @@ import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { createDemoBase } from './demo/demo.service.ts';
 import type { Api } from './http/types.ts';
-import { startWorker } from './jobs/jobs.service.ts';
+import { releaseOrphanedJobs, startWorker } from './jobs/jobs.service.ts';
 
 export interface Running {
   app: Api;
@@ -36,6 +36,9 @@ export async function serve(config: Config, opts: { demo?: boolean } = {}): Prom
       const demo = await createDemoBase(database.db, { profiles: 10_000 });
       say(`Demo base «${demo.name}» (id ${demo.baseId}) created with ${demo.profiles} profiles in ${((Date.now() - t0) / 1000).toFixed(1)} s (disable with --no-demo or KARTOTEKA_DEMO=0)`);
     }
+    // The embedded folder is locked to this process: a job still "running" was left by a killed
+    // predecessor, so it is resumed now instead of after its heartbeat goes stale.
+    if (database.engine === 'embedded') await releaseOrphanedJobs(database.db);
     const app = await buildApp({ db: database.db, config, engine: database.engine, version: database.version }, { logger: config.logLevel !== 'silent' });
     // Background jobs (large mass actions); throws here if a job kind has no handler.
     const worker = startWorker(database.db, { pollMs: 1000, dataDir: config.dataDir, log: (m, err) => say(`${m}${err ? `: ${err instanceof Error ? err.message : String(err)}` : ''}`) });

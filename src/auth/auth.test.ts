@@ -269,7 +269,8 @@ describe('authentication on every route', () => {
     ]) {
       assert.ok(routes.some(([m, u]) => `${m} ${u}` === must), `route list lacks ${must}`);
     }
-    const open = new Set(['GET /api/v1/health', 'POST /api/v1/auth/login']);
+    // an export's download link: its token is the permission (checked in src/export/exports.test.ts)
+    const open = new Set(['GET /api/v1/health', 'POST /api/v1/auth/login', 'GET /api/v1/exports/x/file']);
     for (const [method, url] of [...routes, ['GET', '/api/v1/openapi.json'] as [string, string]]) {
       const body = ['POST', 'PATCH', 'PUT'].includes(method) ? {} : undefined;
       const r = await call(method, url, { body });

@@ -1,11 +1,13 @@
 // A dependency-free progress bar for long CLI work; plain lines when not a TTY.
 export interface Progress {
-  update(done: number): void;
+  /** `total`: a new estimate of the whole (an import learns it as it reads). */
+  update(done: number, total?: number): void;
   done(): void;
 }
 
-export function progressBar(label: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
+export function progressBar(label: string, initialTotal: number, stream: NodeJS.WriteStream = process.stderr): Progress {
   const t0 = Date.now();
+  let total = initialTotal;
   let last = 0;
   const render = (done: number, final = false) => {
     const now = Date.now();
@@ -21,5 +23,11 @@ export function progressBar(label: string, total: number, stream: NodeJS.WriteSt
     if (stream.isTTY) stream.write(`\r${line}${final ? '\n' : ''}`);
     else if (final || Math.floor(frac * 10) !== Math.floor(((done - 1) / Math.max(total, 1)) * 10)) stream.write(line + '\n');
   };
-  return { update: (d) => render(d), done: () => render(total, true) };
+  return {
+    update: (d, t) => {
+      if (t !== undefined) total = t;
+      render(d);
+    },
+    done: () => render(total, true),
+  };
 }

@@ -165,12 +165,13 @@ const FLUSH_CHARS = 1 << 17;
 const NEEDS_QUOTE_SEMI = /[";\r\n]/;
 const NEEDS_QUOTE_COMMA = /[",\r\n]/;
 const QUOTE_ALL = /"/g;
+const CRLF = Buffer.from('\r\n');
 
 export function csvWriter(
   out: NodeJS.WritableStream,
   header: string[],
   opts: CsvWriterOptions,
-): { write(row: CsvCell[]): Promise<void>; end(): Promise<WriterResult> } {
+): { write(row: CsvCell[]): Promise<void>; writeCopy(chunk: Buffer): Promise<number>; end(): Promise<WriterResult> } {
   const excel = opts.dialect === 'excel-ru';
   if (!excel && opts.dialect !== 'plain') throw new TypeError(`csvWriter: unknown dialect ${String(opts.dialect)}`);
   if (header.length === 0) throw new RangeError('csvWriter: the header has no columns');
@@ -201,6 +202,9 @@ export function csvWriter(
   let rows = 0;
   let ended = false;
 
+  // writeCopy: whether the COPY output seen so far ends inside a quoted cell
+  let inQuotes = false;
+
   const flush = (): void => {
     if (buf.length === 0) return;
     const chunk = Buffer.from(buf, 'utf8');
@@ -221,6 +225,37 @@ export function csvWriter(
       rows++;
       if (buf.length >= FLUSH_CHARS) flush();
       if (sink.pending) await sink.settle();
+    },
+    /**
+     * Appends output of PostgreSQL's `COPY (…) TO STDOUT (FORMAT csv, DELIMITER <this dialect's
+     * separator>)` whose cells the query already neutralized (exports do: src/export/export.service.ts).
+     * COPY quotes exactly as write() does (a cell with the separator, '"', CR or LF) and ends records
+     * with LF; excel-ru's CRLF is put at record ends only (an LF inside quotes is data). Chunks may
+     * split anywhere. Resolves with the number of records completed by this chunk.
+     */
+    async writeCopy(chunk: Buffer): Promise<number> {
+      if (ended) throw new Error('csvWriter: write() after end()');
+      sink.check();
+      flush();
+      let records = 0;
+      let from = 0;
+      const parts: Buffer[] = [];
+      let quote = chunk.indexOf(0x22);
+      for (let lf = chunk.indexOf(0x0a); lf !== -1; lf = chunk.indexOf(0x0a, lf + 1)) {
+        for (; quote !== -1 && quote < lf; quote = chunk.indexOf(0x22, quote + 1)) inQuotes = !inQuotes; // "" toggles twice
+        if (inQuotes) continue;
+        records++;
+        if (excel) {
+          parts.push(chunk.subarray(from, lf), CRLF);
+          from = lf + 1;
+        }
+      }
+      for (; quote !== -1; quote = chunk.indexOf(0x22, quote + 1)) inQuotes = !inQuotes;
+      if (from > 0) parts.push(chunk.subarray(from));
+      sink.write(from > 0 ? Buffer.concat(parts) : chunk);
+      rows += records;
+      if (sink.pending) await sink.settle();
+      return records;
     },
     async end(): Promise<WriterResult> {
       if (ended) throw new Error('csvWriter: end() called twice');

@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'password_change_required',
   'not_found',
   'conflict',
+  'gone',
   'payload_too_large',
   'internal',
 ] as const;
@@ -47,7 +48,7 @@ export class AppError extends Error {
   }
 }
 
-export const notFound = (what: 'base' | 'profile' | 'field' | 'token' | 'user', id: string | number) =>
+export const notFound = (what: 'base' | 'profile' | 'field' | 'token' | 'user' | 'import' | 'import_template', id: string | number) =>
   new AppError('not_found', { detail: `not_found.${what}`, params: { id } });
 
 export const invalid = (errors: FieldError[]) => new AppError('validation_failed', { errors });

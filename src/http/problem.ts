@@ -13,6 +13,7 @@ const STATUS: Record<ErrorCode, number> = {
   password_change_required: 403,
   not_found: 404,
   conflict: 409,
+  gone: 410,
   payload_too_large: 413,
   internal: 500,
 };

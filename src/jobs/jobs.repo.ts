@@ -39,6 +39,10 @@ export async function claimNext(db: Conn): Promise<JobRow | undefined> {
   return r.rows[0];
 }
 
+export async function markRunningStale(db: Conn): Promise<void> {
+  await sql`UPDATE jobs SET heartbeat_at = now() - make_interval(secs => ${STALE_AFTER_SECONDS * 2}) WHERE status = 'running'`.execute(db);
+}
+
 /** The job row locked for one batch: the worker checks it still owns the job and reads the saved progress. */
 export async function lockJob(db: Conn, id: number): Promise<Pick<JobRow, 'status' | 'attempts' | 'progress'> | undefined> {
   return db.selectFrom('jobs').select(['status', 'attempts', 'progress']).where('id', '=', id).forUpdate().executeTakeFirst();

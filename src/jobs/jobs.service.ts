@@ -27,6 +27,8 @@ export interface JobRun {
   readonly kind: string;
   readonly params: unknown;
   readonly actor: string;
+  /** For work outside the batch transactions (a dry run's own transaction, reading files' records). */
+  readonly db: Db;
   /** The data folder: uploaded and exported files live under its files/. */
   readonly dataDir: string;
   /** The last saved progress (as of the claim, then after every batch). */
@@ -125,6 +127,7 @@ function makeRun(db: Db, job: JobRow, opts: RunOptions): JobRun & { progress: Pr
     kind: job.kind,
     params: job.params,
     actor: job.actor,
+    db,
     dataDir: opts.dataDir ?? path.resolve('data'),
     progress: { done: 0, total: 0, ...(job.progress as Partial<Progress>) } as Progress,
     async batch(work: (trx: Trx, progress: Progress) => Promise<Progress>): Promise<Progress> {
@@ -195,6 +198,11 @@ export async function runOnce(db: Db, opts: RunOptions = {}): Promise<JobRow | u
 function resultSoFar(p: Progress): Record<string, unknown> {
   const { cursor: _cursor, ...rest } = p;
   return rest;
+}
+
+/** Makes every running job claimable at once: for when no other process can be running them. */
+export async function releaseOrphanedJobs(db: Db): Promise<void> {
+  await repo.markRunningStale(db);
 }
 
 export interface Worker {
