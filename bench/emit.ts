@@ -33,3 +33,6 @@ export function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
+
+/** Node flags of a benchmark's child process: as `npm start` runs the product (package.json), small V8 semi-spaces. */
+export const NODE_FLAGS = ['--max-semi-space-size=8'];

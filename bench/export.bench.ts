@@ -4,6 +4,7 @@
 // of its own so that its peak RSS is the export's alone; the baseline, in the same run, is a bare
 // COPY (SELECT the same columns) TO STDOUT (FORMAT csv) streamed to a file.
 import { spawnSync } from 'node:child_process';
+import { NODE_FLAGS } from './emit.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +22,7 @@ interface ChildResult {
 }
 
 function child(url: string, baseId: number, mode: string, out: string): ChildResult {
-  const r = spawnSync(process.execPath, [path.join(here, 'export.child.ts'), url, String(baseId), mode, out], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const r = spawnSync(process.execPath, [...NODE_FLAGS, path.join(here, 'export.child.ts'), url, String(baseId), mode, out], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`export.child ${mode} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
 }

@@ -18,7 +18,7 @@ import { startEmbedded } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { insertField } from '../src/fields/fields.repo.ts';
 import { CATEGORIES, csvHeader, formatCsvRow, generateProfiles, profileToCsvCells, writeCsv } from '../src/generate/generate.ts';
-import { emit } from './emit.ts';
+import { emit, NODE_FLAGS } from './emit.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const log = (m: string) => process.stderr.write(`[import] ${m}\n`);
@@ -45,7 +45,7 @@ async function writeChanged(file: string, n: number) {
 }
 
 function child(url: string, baseId: number, file: string, dataDir: string) {
-  const r = spawnSync('npx', ['node', path.join(here, 'import.child.ts'), url, String(baseId), file, dataDir], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync('npx', ['node', ...NODE_FLAGS, path.join(here, 'import.child.ts'), url, String(baseId), file, dataDir], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`import child failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number; rows: number; created: number; updated: number; unchanged: number; failed: number; maxRssMb: number };
 }
@@ -72,7 +72,7 @@ export async function run(args: Record<string, string>) {
   fs.chmodSync(pgDir, 0o755);
   const dataDir = path.join(dir, 'data');
   fs.rmSync(dataDir, { recursive: true, force: true });
-  const server = await startEmbedded({ dataDir: pgDir, settings: { shared_buffers: '1GB', work_mem: '64MB', maintenance_work_mem: '256MB' } });
+  const server = await startEmbedded({ dataDir: pgDir, settings: { shared_buffers: '1GB', work_mem: '64MB', maintenance_work_mem: '256MB', ...(args.trace ? { log_min_duration_statement: '0' } : {}) } });
   try {
     const admin = new pg.Client({ connectionString: server.adminUrl });
     await admin.connect();
@@ -136,5 +136,15 @@ export async function run(args: Record<string, string>) {
     await db.destroy();
   } finally {
     await server.stop();
+  }
+  // --trace: where PostgreSQL spent the import's time, by statement (from its log).
+  if (args.trace) {
+    const by = new Map<string, number>();
+    const text = fs.readFileSync(path.join(pgDir, 'postgres.log'), 'utf8');
+    for (const m of text.matchAll(/duration: ([0-9.]+) ms {2}(?:statement|execute [^:]*): ([\s\S]*?)(?=\n\d{4}-\d\d-\d\d |$)/g)) {
+      const key = m[2]!.replace(/\s+/g, ' ').trim().slice(0, 90);
+      by.set(key, (by.get(key) ?? 0) + Number(m[1]));
+    }
+    for (const [k, ms] of [...by].sort((x, y) => y[1] - x[1]).slice(0, 25)) process.stderr.write(`${(ms / 1000).toFixed(2).padStart(8)} s  ${k}\n`);
   }
 }

@@ -17,6 +17,6 @@ if (major > 22 || (major === 22 && minor >= 18)) {
     console.error(`kartoteka needs Node.js 24; found ${process.versions.node}. Run npm install in ${root}.`);
     process.exit(1);
   }
-  const r = spawnSync(pinned, [cli, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const r = spawnSync(pinned, ['--max-semi-space-size=8', cli, ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }

@@ -102,18 +102,17 @@ export async function applyBatch(db: Conn, plan: ApplyPlan, rows: StageRow[]): P
   await createStage(db);
   try {
     await sql`INSERT INTO kt_stage SELECT * FROM json_populate_recordset(NULL::kt_stage, ${JSON.stringify(rows)}::json)`.execute(db);
-    // A temporary table has no statistics until analyzed: without them the plans below guess badly.
-    await sql`ANALYZE kt_stage`.execute(db);
     const mapped = STAGE_COLUMNS.filter((c) => plan.columns[c] !== undefined);
     for (let round = 1; ; round++) {
       // Match: phone, then card, then email (a subscriber's; an email-only row also a member's, never to join two members).
+      // min(id + 0), not ORDER BY id LIMIT 1: that walks the whole base by id when the email is rare.
       await sql`
         UPDATE kt_stage s SET target = coalesce(
           (SELECT p.id FROM profiles p WHERE p.base_id = ${b} AND p.phone = s.phone),
           (SELECT p.id FROM profiles p WHERE p.base_id = ${b} AND p.card_number = s.card_number),
           (SELECT p.id FROM profiles p WHERE p.base_id = ${b} AND p.email = s.email AND p.kind = 'subscriber'),
           CASE WHEN s.kind = 'subscriber' THEN
-            (SELECT p.id FROM profiles p WHERE p.base_id = ${b} AND p.email = s.email AND p.kind = 'member' ORDER BY p.id LIMIT 1) END)
+            (SELECT min(p.id + 0) FROM profiles p WHERE p.base_id = ${b} AND p.email = s.email AND p.kind = 'member') END)
         WHERE s.outcome IS NULL`.execute(db);
       // This round: pending rows that share no key and no target with an earlier pending row.
       const picked = await sql<{ n: number }>`

@@ -386,6 +386,48 @@ describe('templates, XLSX, bad input', () => {
     }
   });
 
+  // The issue's walk-through: export to XLSX, fix phones in LibreOffice, save as CSV in Windows-1251, import
+  // back with «update only», read the error file, see the export log.
+  test('round trip through LibreOffice: export XLSX, edit, save as Windows-1251 CSV, update only', { skip: office || process.env.CI ? false : 'LibreOffice is not installed (apt-get install libreoffice-calc-nogui)' }, async () => {
+    assert.ok(office, 'LibreOffice is required in CI: .ci/run installs libreoffice-calc-nogui');
+    const base = await ctx.newBase();
+    for (let i = 1; i <= 4; i++) await ctx.newProfile(base.id, { phone: `+7916300000${i}`, cardNumber: `77000${i}`, lastName: `Клиентов${i}`, city: 'Москва' });
+    const ex = await ctx.api('POST', `/api/v1/bases/${base.id}/exports`, { format: 'xlsx', columns: ['cardNumber', 'lastName', 'phone', 'city'], query: {} });
+    assert.equal(ex.status, 202, JSON.stringify(ex.body));
+    await finish(ctx, ex.body.jobId);
+    const file = await ctx.app.inject({ method: 'GET', url: ex.body.link });
+    assert.equal(file.statusCode, 200);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-rt-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'clients.xlsx'), file.rawPayload);
+      const conv = spawnSync(office, ['--headless', `-env:UserInstallation=file://${dir}/profile`, '--convert-to', 'csv:Text - txt - csv (StarCalc):59,34,34,1', '--outdir', path.join(dir, 'out'), path.join(dir, 'clients.xlsx')], { encoding: 'utf8', timeout: 120_000 });
+      assert.equal(conv.status, 0, conv.stderr);
+      const bytes = fs.readFileSync(path.join(dir, 'out', 'clients.csv'));
+      assert.ok(bytes.includes(cp1251('Клиентов1')), 'LibreOffice wrote Windows-1251');
+      // «Fix» phones as a person would: one new number typed with spaces, one typo, one left as it was.
+      const text = [...bytes].map((b) => (b < 0x80 ? String.fromCharCode(b) : b >= 0xc0 ? String.fromCodePoint(0x410 + b - 0xc0) : '?')).join('');
+      const edited = text.replace('+79163000001', '8 (926) 555-00-01').replace('+79163000002', '8916300000');
+      const up = await upload(ctx, base.id, cp1251(edited), 'clients.csv');
+      assert.equal(up.status, 201, JSON.stringify(up.body));
+      assert.deepEqual([up.body.import.encoding, up.body.import.delimiter], ['windows-1251', ';']);
+      assert.deepEqual(up.body.mapping.columns, ['cardNumber', 'lastName', 'phone', 'city']);
+      const st = await ctx.api('POST', `/api/v1/bases/${base.id}/imports/${up.body.import.id}/start`, { mapping: up.body.mapping, mode: 'update' });
+      await finish(ctx, st.body.jobId);
+      const r = (await ctx.api('GET', `/api/v1/bases/${base.id}/imports/${up.body.import.id}`)).body;
+      assert.deepEqual([r.rows, r.updated, r.unchanged, r.failed], [4, 1, 2, 1]);
+      const rows = await profilesOf(base.id);
+      assert.deepEqual(rows.map((p) => p.phone), ['+79265550001', '+79163000002', '+79163000003', '+79163000004']);
+      const ef = (await errorFile(base.id, up.body.import.id)).body.toString('utf8');
+      assert.match(ef, /770002;Клиентов2;8916300000;Москва;3;Колонка «Телефон»/);
+      const log = await ctx.api('GET', `/api/v1/bases/${base.id}/exports`);
+      assert.equal(log.body.items.length, 1);
+      assert.equal(log.body.items[0].rows, 4);
+      assert.equal(log.body.items[0].format, 'xlsx');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('bad files and settings get clear errors naming the field, in Russian and English', async () => {
     const base = await ctx.newBase();
     const empty = await upload(ctx, base.id, Buffer.alloc(0));
