@@ -299,23 +299,14 @@ async function searchList(db: Db, baseId: number, input: SearchInput, list: stri
     const parsed = parseList(list, region);
     if (parsed.entries.length > LIMITS.pastedEntries) throw invalidField('list', 'too_many', { max: LIMITS.pastedEntries });
     const where = compileList(parsed).sql;
-    // One statement: the matching rows once, giving both the page and every found identifier.
-    return sql<ProfileRow & { kt_cursor: (string | null)[]; kt_ph: (string | null)[] | null; kt_cn: (string | null)[] | null; kt_em: (string | null)[] | null; kt_n: number }>`
-      WITH f AS MATERIALIZED (SELECT p.* FROM profiles p WHERE p.base_id = ${baseId} AND ${where}),
-        ids AS (SELECT array_agg(phone) AS kt_ph, array_agg(card_number) AS kt_cn, array_agg(email) AS kt_em, count(*)::int AS kt_n FROM f)
-      SELECT page.*, ids.* FROM ids LEFT JOIN LATERAL (
-        SELECT p.*, ARRAY[${sql.join(cols.map((c) => sql`(${c.expr})::text`))}] AS kt_cursor FROM f AS p
-        WHERE ${after} ORDER BY ${orderBy(cols)} LIMIT ${limit + 1}) AS page ON true`
-      .execute(db)
-      .then(({ rows }) => {
-        const first = rows[0]!;
-        return {
-          parsed,
-          page: rows.filter((r) => r.id !== null).map(({ kt_ph: _a, kt_cn: _b, kt_em: _c, kt_n: _d, ...row }) => row),
-          found: [...(first.kt_ph ?? []), ...(first.kt_cn ?? []), ...(first.kt_em ?? [])],
-          count: first.kt_n,
-        };
-      });
+    return Promise.all([
+      sql<ProfileRow & { kt_cursor: (string | null)[] }>`
+        SELECT p.*, ARRAY[${sql.join(cols.map((c) => sql`(${c.expr})::text`))}] AS kt_cursor FROM profiles p
+        WHERE p.base_id = ${baseId} AND ${where} AND ${after}
+        ORDER BY ${orderBy(cols)} LIMIT ${limit + 1}`.execute(db),
+      sql<{ phone: string | null; card_number: string | null; email: string | null }>`
+        SELECT p.phone, p.card_number, p.email FROM profiles p WHERE p.base_id = ${baseId} AND ${where}`.execute(db),
+    ]).then(([page, found]) => ({ parsed, page: page.rows, found: found.rows }));
   };
   // The guess's failure matters only if the guess is kept (an unknown base is reported first).
   const guess = run('RU').then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
@@ -326,8 +317,8 @@ async function searchList(db: Db, baseId: number, input: SearchInput, list: stri
   const region = base.phone_region;
   if (region === 'RU' && !g.ok) throw g.e;
   const r = region === 'RU' && g.ok ? g.v : await run(region);
-  const missing = notFoundOf(r.parsed, r.found);
-  return pageResult(r.page, limit, cols, input.columns, input.withTotal ? r.count : undefined, missing);
+  const missing = notFoundOf(r.parsed, r.found.flatMap((x) => [x.phone, x.card_number, x.email]));
+  return pageResult(r.page, limit, cols, input.columns, input.withTotal ? r.found.length : undefined, missing);
 }
 
 /** The pasted entries (as typed) that are no identifier or match none of the found values. */
