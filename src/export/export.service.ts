@@ -33,8 +33,8 @@ import type { ExportRow } from './export.repo.ts';
 import type { CsvDialect, ExportBodyInput, ExportFormat, ExportRecord, ExportSource, ExportStatus } from './export.schema.ts';
 import { xlsxWriter, type XlsxColumn } from './xlsx.ts';
 
-/** Profiles per keyset query. */
-export const EXPORT_BATCH = 10_000;
+/** Profiles per keyset query: two batches are alive at once (one written, the next read); at 10,000 the XLSX export peaked at 277 MB, at 6,000 it stays under 250 MB. */
+export const EXPORT_BATCH = 6_000;
 
 // ---------------------------------------------------------------------------
 // columns
