@@ -13,7 +13,9 @@
 // then the file is deleted and both answer 410 Gone.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
@@ -298,7 +300,7 @@ function batchSql(plan: ExportPlan, after: number, limit: number) {
 // name: export-csv-copy
 // Every matching profile in id order as finished CSV cells (one statement: one snapshot);
 // tag names looked up by id in an array literal (or joined when the ids are too sparse).
-function copySql(plan: ExportPlan) {
+function copySql(plan: ExportPlan, range: RawBuilder<SqlBool> = sql<SqlBool>`true`) {
   const tags = !plan.columns.some((c) => c.key === 'tags')
     ? sql``
     : plan.tagNames !== null
@@ -307,7 +309,7 @@ function copySql(plan: ExportPlan) {
   const sep = plan.dialect === 'plain' ? ',' : ';';
   return sql`COPY (
     SELECT ${sql.join(plan.columns.map((c) => c.csv!))} FROM profiles p ${tags}
-    WHERE p.base_id = ${plan.baseId} AND ${plan.where}
+    WHERE p.base_id = ${plan.baseId} AND ${plan.where} AND ${range}
     ORDER BY p.id) TO STDOUT (FORMAT csv, DELIMITER ${sql.lit(sep)})`;
 }
 
@@ -350,13 +352,13 @@ export async function writeExport(
   plan: ExportPlan,
   out: NodeJS.WritableStream,
   db: Db,
-  opts: { batchSize?: number; checkpoint?: (done: number) => Promise<void> | void } = {},
+  opts: { batchSize?: number; checkpoint?: (done: number) => Promise<void> | void; splitAbove?: number } = {},
 ): Promise<WriterResult> {
   const cols = plan.columns;
   try {
     if (plan.format === 'csv') {
       const writer = csvWriter(out, cols.map((c) => c.header), { dialect: plan.dialect ?? 'excel-ru' });
-      if (copied(plan)) await copyRows(plan, writer, db, opts.checkpoint);
+      if (copied(plan)) await copyRows(plan, writer, db, opts.checkpoint, opts.splitAbove);
       else await batchRows(plan, writer.write, db, opts);
       return await writer.end();
     }
@@ -369,25 +371,70 @@ export async function writeExport(
   }
 }
 
-async function copyRows(plan: ExportPlan, writer: { writeCopy(chunk: Buffer): Promise<number> }, db: Db, checkpoint?: (done: number) => Promise<void> | void) {
-  const q = copySql(plan).compile(db);
-  const client = await poolOf(db).connect();
+/** Below this many ids a base is exported by one COPY; above, by two halves on two connections. */
+const SPLIT_ABOVE = 50_000;
+
+/**
+ * The CSV cells come from PostgreSQL's COPY, which spends a core on formatting: a large export
+ * runs as two COPYs over the two halves of the id range, on two connections sharing one snapshot
+ * (so the file is one consistent picture); the second half is spooled to a temporary file and
+ * appended when the first is written.
+ */
+async function copyRows(
+  plan: ExportPlan,
+  writer: { writeCopy(chunk: Buffer): Promise<number> },
+  db: Db,
+  checkpoint?: (done: number) => Promise<void> | void,
+  splitAbove = SPLIT_ABOVE,
+) {
+  const pool = poolOf(db);
+  const a = await pool.connect();
+  let b: pg.PoolClient | undefined;
   let clean = false;
-  try {
-    const stream = client.query(copyTo(inlineParams(q.sql, q.parameters)));
-    let done = 0;
-    let reported = 0;
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+  let spool: string | undefined;
+  let done = 0;
+  let reported = 0;
+  const feed = async (chunks: AsyncIterable<Buffer>) => {
+    for await (const chunk of chunks) {
       done += await writer.writeCopy(chunk);
       if (checkpoint && done - reported >= CHECKPOINT_ROWS) {
         reported = done;
         await checkpoint(done);
       }
     }
+  };
+  const copyOf = (client: pg.PoolClient, range?: RawBuilder<SqlBool>) => {
+    const q = copySql(plan, range).compile(db);
+    return client.query(copyTo(inlineParams(q.sql, q.parameters))) as unknown as AsyncIterable<Buffer> & NodeJS.ReadableStream;
+  };
+  try {
+    await a.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const { rows } = await a.query<{ lo: string | null; hi: string | null }>('SELECT min(id) AS lo, max(id) AS hi FROM profiles WHERE base_id = $1', [plan.baseId]);
+    const lo = Number(rows[0]!.lo ?? 0);
+    const hi = Number(rows[0]!.hi ?? 0);
+    if (hi - lo < splitAbove) {
+      await feed(copyOf(a));
+    } else {
+      const mid = Math.floor((lo + hi) / 2);
+      const snapshot = (await a.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
+      b = await pool.connect();
+      await b.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await b.query(`SET TRANSACTION SNAPSHOT ${pg.escapeLiteral(snapshot)}`);
+      spool = path.join(os.tmpdir(), `kt-export-${process.pid}-${randomBytes(6).toString('hex')}.part`);
+      const second = pipeline(copyOf(b, sql<SqlBool>`p.id > ${mid}`), fs.createWriteStream(spool));
+      second.catch(() => undefined); // awaited below; a failure of the first half must not leave it unhandled
+      await feed(copyOf(a, sql<SqlBool>`p.id <= ${mid}`));
+      await second;
+      await feed(fs.createReadStream(spool, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>);
+      await b.query('COMMIT');
+    }
+    await a.query('COMMIT');
     await checkpoint?.(done);
     clean = true;
   } finally {
-    client.release(!clean); // a COPY stopped half way: drop the connection (PostgreSQL stops sending)
+    a.release(!clean); // a COPY stopped half way: drop the connection (PostgreSQL stops sending)
+    b?.release(!clean);
+    if (spool) fs.rmSync(spool, { force: true });
   }
 }
 
