@@ -340,12 +340,23 @@ describe('templates, XLSX, bad input', () => {
     const w = xlsxWriter(out, [{ header: 'Телефон', kind: 'text' }, { header: 'Дата рождения', kind: 'date' }, { header: 'Баллы', kind: 'number' }]);
     await w.write(['+7 916 100-00-01', new Date(Date.UTC(1980, 4, 17)), 3]);
     await w.write(['89161000002', null, 4]);
+    await w.write(['не телефон', null, 5]);
     await w.end();
     const { imp } = await importFile(base.id, Buffer.concat(chunks), { mapping: { columns: ['phone', 'birthDate', null] } }, 'clients.xlsx');
     assert.equal(imp.format, 'xlsx');
-    assert.deepEqual([imp.rows, imp.created], [2, 2]);
+    assert.deepEqual([imp.rows, imp.created, imp.failed], [3, 2, 1]);
     const rows = await profilesOf(base.id);
     assert.deepEqual(rows.map((p) => [p.phone, p.birth_date]), [['+79161000001', '1980-05-17'], ['+79161000002', null]]);
+    // The failed rows of an XLSX come back as an XLSX: the columns, the line, the reason.
+    const ef = await errorFile(base.id, imp.id);
+    assert.match(String(ef.headers['content-type']), /spreadsheetml/);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(ef.body as unknown as ArrayBuffer);
+    const sheet = wb.worksheets[0]!;
+    assert.deepEqual((sheet.getRow(1).values as unknown[]).slice(1), ['Телефон', 'Дата рождения', 'Баллы', 'Строка', 'Ошибка']);
+    const bad = (sheet.getRow(2).values as unknown[]).slice(1);
+    assert.deepEqual([bad[0], bad[1] ?? '', bad[2], bad[3]], ['не телефон', '', '5', 4]);
+    assert.match(String(bad[4]), /Колонка «Телефон»/);
   });
 
   it('an XLSX written by exceljs: the sheet chosen by name, numbers stored as numbers, and an unknown sheet named in the error', async () => {
