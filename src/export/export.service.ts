@@ -35,8 +35,8 @@ import type { ExportRow } from './export.repo.ts';
 import type { CsvDialect, ExportBodyInput, ExportFormat, ExportRecord, ExportSource, ExportStatus } from './export.schema.ts';
 import { xlsxWriter, type XlsxColumn } from './xlsx.ts';
 
-/** Profiles per keyset query: two batches are alive at once (one written, the next read); at 10,000 the XLSX export peaked at 277 MB, at 6,000 it stays under 250 MB. */
-export const EXPORT_BATCH = 6_000;
+/** Profiles per keyset query: two batches are alive at once (one written, the next read); at 10,000 the XLSX export peaked at 277 MB, at 5,000 it stays under 250 MB. */
+export const EXPORT_BATCH = 5_000;
 
 // ---------------------------------------------------------------------------
 // columns
@@ -446,19 +446,23 @@ async function batchRows(
 ) {
   const batchSize = opts.batchSize ?? EXPORT_BATCH;
   const width = plan.columns.length;
-  const aliases = plan.columns.map((_, i) => `c${i}`);
   const converters = plan.columns.map((c) => c.cell);
-  const fetch = (after: number) => batchSql(plan, after, batchSize).execute(db).then((r) => r.rows);
-  let next: Promise<Row[]> | null = fetch(0);
+  // Rows as arrays ([id, c0, c1, …]), not objects with 33 named keys: a third less decoding per row.
+  const pool = poolOf(db);
+  const fetch = (after: number) => {
+    const q = batchSql(plan, after, batchSize).compile(db);
+    return pool.query<unknown[]>({ text: q.sql, values: q.parameters as unknown[], rowMode: 'array' }).then((r) => r.rows);
+  };
+  let next: Promise<unknown[][]> | null = fetch(0);
   let done = 0;
   try {
     while (next) {
-      const rows: Row[] = await next;
-      next = rows.length === batchSize ? fetch(Number(rows[rows.length - 1]!.kt_id)) : null;
+      const rows: unknown[][] = await next;
+      next = rows.length === batchSize ? fetch(Number(rows[rows.length - 1]![0])) : null;
       for (const r of rows) {
         const cells: Value[] = new Array(width);
         for (let i = 0; i < width; i++) {
-          const v = r[aliases[i]!];
+          const v = r[i + 1];
           const conv = converters[i];
           cells[i] = conv ? conv(v) : (v as Value);
         }
