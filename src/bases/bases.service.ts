@@ -109,12 +109,33 @@ export async function updateBase(db: Db, id: number, body: Update) {
       errs.throwIfAny();
       const row = await repo.updateBase(trx, id, definedOnly(cols));
       if (!row) throw notFound('base', id);
+      regions.delete(id);
       return toBase(row);
     });
   } catch (e) {
     if (e instanceof AppError) throw e;
     nameConflict(e, body.name);
   }
+}
+
+/**
+ * Bases' phone regions, remembered for a few seconds: a cashier pasting list after list should not
+ * make every search also read the base (a third statement on a busy server). This process forgets a
+ * base it changes or deletes at once; a change made by another server applies within REGION_TTL_MS.
+ */
+const REGION_TTL_MS = 5_000;
+const regions = new Map<number, { region: string; at: number }>();
+
+export async function phoneRegion(db: Db, baseId: number): Promise<string | undefined> {
+  const hit = regions.get(baseId);
+  if (hit && Date.now() - hit.at < REGION_TTL_MS) return hit.region;
+  const base = await repo.getBase(db, baseId);
+  if (!base) {
+    regions.delete(baseId);
+    return undefined;
+  }
+  regions.set(baseId, { region: base.phone_region, at: Date.now() });
+  return base.phone_region;
 }
 
 export async function getBaseOrThrow(db: Db, id: number) {
@@ -126,4 +147,5 @@ export async function getBaseOrThrow(db: Db, id: number) {
 export async function deleteBase(db: Db, id: number) {
   if (!(await repo.deleteBase(db, id))) throw notFound('base', id);
   dropFacetIndex(id); // its in-memory count index goes with it
+  regions.delete(id);
 }

@@ -4,6 +4,7 @@ import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import type { Conn, Db } from '../db/db.ts';
 import type { FieldRow, ProfileRow } from '../db/schema.ts';
 import type { Principal } from '../auth/permissions.ts';
+import { phoneRegion } from '../bases/bases.service.ts';
 import { toFieldDef } from '../fields/fields.repo.ts';
 import { FieldErrors, invalidField, notFound, pgCode } from '../http/errors.ts';
 import { toProfile } from '../profiles/profiles.service.ts';
@@ -311,10 +312,9 @@ async function searchList(db: Db, baseId: number, input: SearchInput, list: stri
   // The guess's failure matters only if the guess is kept (an unknown base is reported first).
   const guess = run('RU').then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
   // A list needs only the base's phone region (no fields, tags or segments).
-  const base = await db.selectFrom('bases').select('phone_region').where('id', '=', baseId).executeTakeFirst();
+  const region = await phoneRegion(db, baseId);
   const g = await guess;
-  if (!base) throw notFound('base', baseId);
-  const region = base.phone_region;
+  if (region === undefined) throw notFound('base', baseId);
   if (region === 'RU' && !g.ok) throw g.e;
   const r = region === 'RU' && g.ok ? g.v : await run(region);
   const missing = notFoundOf(r.parsed, r.found.flatMap((x) => [x.phone, x.card_number, x.email]));
