@@ -1,5 +1,9 @@
 // The Fastify app factory: routes, the one auth guard, the one error mapper,
 // OpenAPI. Built per test with inject(), and by `kartoteka serve`.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type RouteOptions } from 'fastify';
@@ -25,6 +29,8 @@ import { registerTableRoutes } from './table/table.routes.ts';
 import { registerTagRoutes } from './tags/tags.routes.ts';
 
 export const API_PREFIX = '/api/v1';
+/** Where `npm run build` puts the web UI. */
+export const WEB_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'web');
 
 /**
  * onRoute hook: every API route must say what it needs (a known permission, and
@@ -80,9 +86,13 @@ export async function buildApp(ctx: AppContext, opts: { logger?: boolean } = {})
   });
 
   app.setErrorHandler((error, req, reply) => sendProblem(req, reply, error, ctx.config.bodyLimit));
-  app.setNotFoundHandler((req, reply) =>
-    sendProblem(req, reply, new AppError('not_found', { detail: 'not_found.route', params: { method: req.method, url: req.url.split('?')[0]! } }), ctx.config.bodyLimit),
-  );
+  // The web UI (npm run build): its files at /, and its index for any other page address it routes itself.
+  const ui = fs.existsSync(path.join(WEB_DIR, 'index.html'));
+  if (ui) await app.register(fastifyStatic, { root: WEB_DIR, prefix: '/', wildcard: false, index: 'index.html' });
+  app.setNotFoundHandler((req, reply) => {
+    if (ui && req.method === 'GET' && !req.url.startsWith(API_PREFIX) && !req.url.startsWith('/api/')) return reply.sendFile('index.html');
+    return sendProblem(req, reply, new AppError('not_found', { detail: 'not_found.route', params: { method: req.method, url: req.url.split('?')[0]! } }), ctx.config.bodyLimit);
+  });
 
   await app.register(swagger, {
     openapi: {

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ADMIN_TOKEN, testContext } from '../../test/context.ts';
+import { WEB_DIR } from '../app.ts';
 import { catalogs, pickLang, t, type MessageKey } from '../i18n/messages.ts';
 
 const ctx = await testContext();
@@ -131,10 +134,17 @@ describe('errors as problem+json', () => {
     assertProblem(en, 404, 'not_found');
     assert.equal(en.body.detail, 'No route GET /api/v1/nope');
     assert.equal(en.headers['content-language'], 'en');
-    // Outside the API too, and without credentials.
-    const bare = await ctx.app.inject({ method: 'GET', url: '/definitely/not/here' });
+    // Outside the API too, and without credentials (a GET there is the web UI's own page address once it is built).
+    const bare = await ctx.app.inject({ method: 'POST', url: '/definitely/not/here' });
     assert.equal(bare.statusCode, 404);
     assert.equal(bare.json().code, 'not_found');
+    const page = await ctx.app.inject({ method: 'GET', url: '/definitely/not/here' });
+    if (fs.existsSync(path.join(WEB_DIR, 'index.html'))) {
+      assert.equal(page.statusCode, 200);
+      assert.match(page.body, /<div id="root">/);
+    } else assert.equal(page.statusCode, 404);
+    // An unknown API address is never the UI's page.
+    assert.equal((await ctx.app.inject({ method: 'GET', url: '/api/v1/nope' })).headers['content-type'], 'application/problem+json; charset=utf-8');
   });
 
   it('unknown id: 404 not_found', async () => {

@@ -1,0 +1,110 @@
+// The web UI in a real browser (Debian's Chromium driven by playwright-core) against the real
+// server on a fresh embedded database with the demo base: sign in with the one-time password,
+// change it, open the demo base, search with two values as chips, switch to English.
+// Run by .ci/run after `npm run build`: node --test test/ui.e2e.ts
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { chromium, type Page } from 'playwright-core';
+import { WEB_DIR } from '../src/app.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = path.resolve('test-results', 'ui');
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-ui-'));
+fs.chmodSync(dataDir, 0o755);
+let server: ChildProcess | undefined;
+
+after(async () => {
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    await new Promise((r) => server!.once('exit', r));
+  }
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function start(): Promise<{ url: string; password: string }> {
+  const child = spawn(process.execPath, ['src/cli.ts', 'serve'], {
+    env: { ...process.env, DATABASE_URL: '', KARTOTEKA_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', KARTOTEKA_LOG_LEVEL: 'silent' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server = child;
+  let log = '';
+  child.stderr!.on('data', (d) => (log += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 90_000);
+    child.stdout!.on('data', (d) => {
+      log += d;
+      const url = /Listening on (http:\/\/\S+)/.exec(log)?.[1];
+      const password = /password:\s+(\S+)/.exec(log)?.[1];
+      if (url && password) {
+        clearTimeout(timer);
+        resolve({ url: url.replace('localhost', '127.0.0.1'), password });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
+  });
+}
+
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+describe('web UI', () => {
+  it('signs in, changes the one-time password, finds clients in the demo base, in Russian and English', { timeout: 180_000 }, async () => {
+    assert.ok(fs.existsSync(path.join(WEB_DIR, 'index.html')), 'the UI is built (npm run build)');
+    assert.ok(fs.existsSync(CHROMIUM), `Chromium at ${CHROMIUM} (apt-get install chromium)`);
+    fs.mkdirSync(SHOTS, { recursive: true });
+    const { url, password } = await start();
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      await page.goto(url);
+      await page.getByRole('heading', { name: 'Войти' }).waitFor();
+      await shot(page, '1-sign-in');
+      // A wrong password is refused with the server's message, shown on the form.
+      await page.getByLabel('Пароль').fill('wrong-password');
+      await page.getByRole('button', { name: 'Войти' }).click();
+      await page.getByText('Неверный логин или пароль').waitFor();
+      await page.getByLabel('Пароль').fill(password);
+      await page.getByRole('button', { name: 'Войти' }).click();
+      await page.getByRole('heading', { name: 'Сменить пароль' }).waitFor();
+      await page.getByLabel('Пароль', { exact: true }).fill(password);
+      await page.getByLabel('Новый пароль').fill('a-new-password-for-ui-test');
+      await page.getByRole('button', { name: 'Сменить пароль' }).click();
+      await page.getByRole('heading', { name: 'Базы профилей' }).waitFor();
+      await shot(page, '2-bases');
+      await page.getByTestId('base-card').first().getByRole('button', { name: 'Открыть' }).click();
+      const count = page.getByTestId('found-count');
+      await count.getByText(/Найдено 10000 клиентов/).waitFor();
+      assert.ok((await page.getByRole('row').count()) > 10, 'rows are shown');
+      await shot(page, '3-clients');
+
+      // Two values as chips: each Enter adds one; the count is the API's for the same query.
+      const search = page.getByLabel(/Поиск/);
+      await search.fill('Иван');
+      await search.press('Enter');
+      await search.fill('Мария');
+      await search.press('Enter');
+      const api = await page.evaluate(async (u) => {
+        const r = await fetch(u, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: ['Иван', 'Мария'] }) });
+        return (await r.json()) as { count: number };
+      }, `${url}/api/v1/bases/1/profiles/count`);
+      assert.ok(api.count > 0 && api.count < 10000, `the API finds ${api.count}`);
+      await count.getByText(new RegExp(`^Найден[оа]? ${api.count} клиент`)).waitFor();
+      const firstRow = page.getByRole('row').nth(1);
+      assert.match((await firstRow.textContent()) ?? '', /Иван|Мария/);
+      await shot(page, '4-search');
+
+      await page.getByText('EN', { exact: true }).click();
+      await count.getByText(new RegExp(`^${api.count} clients? found`)).waitFor();
+      await page.getByRole('button', { name: /Sign out/ }).click();
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    } finally {
+      await browser.close();
+    }
+  });
+});

@@ -1,0 +1,34 @@
+import { Alert, Button, Card, Group, Loader, SimpleGrid, Text, Title } from '@mantine/core';
+import { useQuery } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { api, type Base } from './api.ts';
+
+export function Bases({ onOpen }: { onOpen: (id: number) => void }) {
+  const { t } = useTranslation();
+  const bases = useQuery({ queryKey: ['bases'], queryFn: () => api<{ items: Base[] }>('GET', '/bases') });
+  return (
+    <>
+      <Title order={2} mb="md">
+        {t('bases')}
+      </Title>
+      {bases.isPending && <Loader />}
+      {bases.error && (
+        <Alert color="red">
+          {bases.error.message} <Button size="xs" onClick={() => void bases.refetch()}>{t('retry')}</Button>
+        </Alert>
+      )}
+      {bases.data && bases.data.items.length === 0 && <Text>{t('noBases')}</Text>}
+      <SimpleGrid cols={{ base: 1, sm: 2, lg: 3 }}>
+        {bases.data?.items.map((b) => (
+          <Card key={b.id} withBorder data-testid="base-card">
+            <Group justify="space-between">
+              <Title order={4}>{b.name}</Title>
+              <Button onClick={() => onOpen(b.id)}>{t('open')}</Button>
+            </Group>
+            {b.description && <Text size="sm" c="dimmed">{b.description}</Text>}
+          </Card>
+        ))}
+      </SimpleGrid>
+    </>
+  );
+}

@@ -1,0 +1,65 @@
+import { Alert, Button, Card, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
+import { useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api, ApiError } from './api.ts';
+
+function useSubmit(onDone: () => void, work: () => Promise<unknown>) {
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+      onDone();
+    } catch (err) {
+      setError(err instanceof ApiError ? err : new ApiError(0, String(err)));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const fieldError = (field: string) => error?.fields.find((f) => f.field === field)?.message;
+  return { error, busy, submit, fieldError };
+}
+
+export function SignIn({ onDone }: { onDone: () => void }) {
+  const { t } = useTranslation();
+  const [login, setLogin] = useState('admin');
+  const [password, setPassword] = useState('');
+  const s = useSubmit(onDone, () => api('POST', '/auth/login', { login, password }));
+  return (
+    <Card withBorder maw={420} mx="auto" mt="xl" component="form" onSubmit={s.submit}>
+      <Stack>
+        <Title order={2}>{t('signIn')}</Title>
+        {s.error && !s.error.fields.length && <Alert color="red">{s.error.message}</Alert>}
+        <TextInput label={t('login')} value={login} onChange={(e) => setLogin(e.currentTarget.value)} error={s.fieldError('login')} autoFocus />
+        <PasswordInput label={t('password')} value={password} onChange={(e) => setPassword(e.currentTarget.value)} error={s.fieldError('password')} />
+        <Button type="submit" loading={s.busy}>
+          {t('signIn')}
+        </Button>
+      </Stack>
+    </Card>
+  );
+}
+
+export function ChangePassword({ onDone }: { onDone: () => void }) {
+  const { t } = useTranslation();
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const s = useSubmit(onDone, () => api('POST', '/auth/password', { currentPassword: current, newPassword: next }));
+  return (
+    <Card withBorder maw={420} mx="auto" mt="xl" component="form" onSubmit={s.submit}>
+      <Stack>
+        <Title order={2}>{t('changePassword')}</Title>
+        <Text size="sm">{t('changePasswordHint')}</Text>
+        {s.error && !s.error.fields.length && <Alert color="red">{s.error.message}</Alert>}
+        <PasswordInput label={t('password')} value={current} onChange={(e) => setCurrent(e.currentTarget.value)} error={s.fieldError('currentPassword')} />
+        <PasswordInput label={t('newPassword')} value={next} onChange={(e) => setNext(e.currentTarget.value)} error={s.fieldError('newPassword')} />
+        <Button type="submit" loading={s.busy}>
+          {t('changePassword')}
+        </Button>
+      </Stack>
+    </Card>
+  );
+}
