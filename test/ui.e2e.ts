@@ -1,6 +1,7 @@
 // The web UI in a real browser (Debian's Chromium driven by playwright-core) against the real
 // server on a fresh embedded database with the demo base: sign in with the one-time password,
-// change it, open the demo base, search with two values as chips, switch to English.
+// change it, open the demo base, search with two values as chips, edit a client in its card,
+// switch to English.
 // Run by .ci/run after `npm run build`: node --test test/ui.e2e.ts
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -98,6 +99,28 @@ describe('web UI', () => {
       const firstRow = page.getByRole('row').nth(1);
       assert.match((await firstRow.textContent()) ?? '', /Иван|Мария/);
       await shot(page, '4-search');
+
+      // The client card: a bad email is refused at its field; a new city is saved and the API has it.
+      await firstRow.click();
+      const drawer = page.getByRole('dialog');
+      await drawer.getByText('Карточка клиента').waitFor();
+      const id = await page.evaluate(async (u) => {
+        const r = await fetch(u, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: ['Иван', 'Мария'], limit: 1 }) });
+        return ((await r.json()) as { items: { id: number }[] }).items[0]!.id;
+      }, `${url}/api/v1/bases/1/profiles/search`);
+      await drawer.getByLabel('Email').fill('not-an-email');
+      await drawer.getByRole('button', { name: 'Сохранить изменения' }).click();
+      await drawer.getByText(/email/i).nth(1).waitFor();
+      assert.equal(await drawer.locator('.mantine-InputWrapper-error').count(), 1, 'the error is shown at the email field');
+      await drawer.getByLabel('Email').fill('ui.test@example.ru');
+      await drawer.getByLabel('Город').fill('Тверь');
+      await drawer.getByRole('button', { name: 'Сохранить изменения' }).click();
+      await drawer.getByText('Сохранено').waitFor();
+      await drawer.getByTestId('timeline').getByText(/Изменён/).first().waitFor();
+      await shot(page, '5-card');
+      const saved = await page.evaluate(async (u) => (await (await fetch(u)).json()) as { city: string; email: string }, `${url}/api/v1/bases/1/profiles/${id}`);
+      assert.deepEqual([saved.city, saved.email], ['Тверь', 'ui.test@example.ru']);
+      await page.keyboard.press('Escape');
 
       await page.getByText('EN', { exact: true }).click();
       await count.getByText(new RegExp(`^${api.count} clients? found`)).waitFor();

@@ -6,6 +6,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, type Base, type Page, type Profile } from './api.ts';
+import { ClientCard } from './Card.tsx';
 import { formatDate } from './i18n.ts';
 
 const COLUMNS = ['lastName', 'firstName', 'middleName', 'phone', 'email', 'cardNumber', 'city', 'birthDate'];
@@ -18,6 +19,7 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
   const { t } = useTranslation();
   const [chips, setChips] = useState<string[]>([]);
   const [text, setText] = useState('');
+  const [open, setOpen] = useState<number | null>(null);
   const base = useQuery({ queryKey: ['base', baseId], queryFn: () => api<Base>('GET', `/bases/${baseId}`) });
   const values = text.trim() ? [...chips, text.trim()] : chips;
   const pages = useInfiniteQuery({
@@ -94,7 +96,10 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
                 <div
                   role="row"
                   key={p.id}
-                  style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW, transform: `translateY(${v.start}px)`, display: 'grid', gridTemplateColumns: GRID, alignItems: 'center', padding: '0 8px', borderBottom: '1px solid var(--mantine-color-gray-1)', whiteSpace: 'nowrap', overflow: 'hidden' }}
+                  tabIndex={0}
+                  onClick={() => setOpen(p.id)}
+                  onKeyDown={(e) => e.key === 'Enter' && setOpen(p.id)}
+                  style={{ cursor: 'pointer', position: 'absolute', top: 0, left: 0, right: 0, height: ROW, transform: `translateY(${v.start}px)`, display: 'grid', gridTemplateColumns: GRID, alignItems: 'center', padding: '0 8px', borderBottom: '1px solid var(--mantine-color-gray-1)', whiteSpace: 'nowrap', overflow: 'hidden' }}
                 >
                   <div role="cell">{fullName(p)}</div>
                   <div role="cell">{p.phone}</div>
@@ -109,6 +114,7 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
           {pages.isFetchingNextPage && <Loader size="sm" m="sm" />}
         </div>
       </div>
+      <ClientCard baseId={baseId} id={open} onClose={() => setOpen(null)} />
     </>
   );
 }
