@@ -1,7 +1,7 @@
 // The web UI in a real browser (Debian's Chromium driven by playwright-core) against the real
 // server on a fresh embedded database with the demo base: sign in with the one-time password,
 // change it, open the demo base, search with two values as chips, edit a client in its card,
-// switch to English.
+// import a CSV through the wizard, switch to English.
 // Run by .ci/run after `npm run build`: node --test test/ui.e2e.ts
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -121,6 +121,28 @@ describe('web UI', () => {
       const saved = await page.evaluate(async (u) => (await (await fetch(u)).json()) as { city: string; email: string }, `${url}/api/v1/bases/1/profiles/${id}`);
       assert.deepEqual([saved.city, saved.email], ['Тверь', 'ui.test@example.ru']);
       await page.keyboard.press('Escape');
+
+      // The import wizard: a Windows-style CSV, the mapping found by its headers, a bad phone shown in
+      // red before anything is written, then the import with its counts and the failed rows to download.
+      await page.getByRole('button', { name: 'Импорт' }).click();
+      const csv = '\uFEFFФИО;Моб. телефон;Город\r\nТестова Ольга Игоревна;8 (999) 000-11-22;Тверь\r\nНеверов Иван;12345;Тула\r\nТестов Олег;+7 999 000-11-33;Омск\r\n';
+      await page.locator('input[type=file]').setInputFiles({ name: 'клиенты.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+      const preview = page.getByTestId('import-preview');
+      await preview.getByText('Тестова Ольга Игоревна').waitFor();
+      await preview.getByText('+79990001122').waitFor();
+      await page.getByRole('button', { name: 'Загрузить', exact: true }).click();
+      const result = page.getByTestId('import-result');
+      await result.getByText('Готово: строк 3 — создано 2, обновлено 0, без изменений 0, с ошибками 1').waitFor({ timeout: 30_000 });
+      const href = await result.getByRole('link', { name: 'Скачать строки с ошибками' }).getAttribute('href');
+      const failed = await page.evaluate(async (u) => (await fetch(u)).text(), `${url}${href}`);
+      assert.match(failed, /Неверов Иван;12345;Тула;3;/);
+      await shot(page, '6-import');
+      await page.keyboard.press('Escape');
+      const imported = await page.evaluate(async (u) => {
+        const r = await fetch(u, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: '+79990001122' }) });
+        return (await r.json()) as { items: { city: string }[] };
+      }, `${url}/api/v1/bases/1/profiles/search`);
+      assert.deepEqual(imported.items.map((p) => p.city), ['Тверь']);
 
       await page.getByText('EN', { exact: true }).click();
       await count.getByText(new RegExp(`^${api.count} clients? found`)).waitFor();

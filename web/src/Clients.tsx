@@ -7,6 +7,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, type Base, type Page, type Profile } from './api.ts';
 import { ClientCard } from './Card.tsx';
+import { ImportWizard } from './Import.tsx';
 import { formatDate } from './i18n.ts';
 
 const COLUMNS = ['lastName', 'firstName', 'middleName', 'phone', 'email', 'cardNumber', 'city', 'birthDate'];
@@ -20,6 +21,7 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
   const [chips, setChips] = useState<string[]>([]);
   const [text, setText] = useState('');
   const [open, setOpen] = useState<number | null>(null);
+  const [importing, setImporting] = useState(false);
   const base = useQuery({ queryKey: ['base', baseId], queryFn: () => api<Base>('GET', `/bases/${baseId}`) });
   const values = text.trim() ? [...chips, text.trim()] : chips;
   const pages = useInfiniteQuery({
@@ -49,9 +51,12 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
     <>
       <Group justify="space-between" mb="sm">
         <Title order={2}>{base.data?.name ?? ''}</Title>
-        <Button variant="default" onClick={onBack}>
-          {t('back')}
-        </Button>
+        <Group>
+          <Button onClick={() => setImporting(true)}>{t('imp_open')}</Button>
+          <Button variant="default" onClick={onBack}>
+            {t('back')}
+          </Button>
+        </Group>
       </Group>
       <TextInput
         placeholder={t('search')}
@@ -115,6 +120,7 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
         </div>
       </div>
       <ClientCard baseId={baseId} id={open} onClose={() => setOpen(null)} />
+      <ImportWizard baseId={baseId} opened={importing} onClose={() => setImporting(false)} />
     </>
   );
 }

@@ -1,0 +1,192 @@
+// The import wizard: upload a CSV or XLSX, check the mapping on the first rows (normalized values,
+// per-cell errors), choose the mode, run it (or a dry run) with a live progress bar, and see the
+// counts with the error file to download.
+import { Alert, Anchor, Button, Checkbox, FileInput, Group, Modal, Progress, SegmentedControl, Select, Stack, Table, Text } from '@mantine/core';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api, ApiError } from './api.ts';
+
+interface Field {
+  key: string;
+  standard: boolean;
+  readOnly: boolean;
+  label: { ru: string; en: string };
+}
+interface ImportRec {
+  id: number;
+  status: string;
+  headers: string[];
+  rows: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  dryRun: boolean;
+  progress: { rows: number; total: number; rowsPerSecond: number; etaSeconds: number | null };
+  errorsUrl: string | null;
+}
+interface Preview {
+  import: ImportRec;
+  mapping: { columns: (string | null)[] };
+  problems: { field: string; message: string }[];
+  rows: { line: number; values: Record<string, unknown>; errors: { column: number; message: string }[] }[];
+}
+
+async function upload(baseId: number, file: File): Promise<Preview> {
+  const res = await fetch(`/api/v1/bases/${baseId}/imports?fileName=${encodeURIComponent(file.name)}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', 'accept-language': localStorage.getItem('lang') ?? 'ru' },
+    body: file,
+  });
+  const data = await res.json();
+  if (!res.ok) throw new ApiError(res.status, data.detail ?? res.statusText, data.errors ?? []);
+  return data as Preview;
+}
+
+export function ImportWizard({ baseId, opened, onClose }: { baseId: number; opened: boolean; onClose: () => void }) {
+  const { t, i18n } = useTranslation();
+  const qc = useQueryClient();
+  const lang = i18n.language === 'en' ? 'en' : 'ru';
+  const fields = useQuery({ queryKey: ['fields', baseId], queryFn: () => api<{ items: Field[] }>('GET', `/bases/${baseId}/fields`), enabled: opened });
+  const [preview, setPreview] = useState<Preview | null>(null);
+  const [mapping, setMapping] = useState<(string | null)[]>([]);
+  const [mode, setMode] = useState('upsert');
+  const [dryRun, setDryRun] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [running, setRunning] = useState<ImportRec | null>(null);
+
+  const reset = () => {
+    setPreview(null);
+    setRunning(null);
+    setError(null);
+  };
+  const targets = [
+    { value: '', label: t('imp_skip') },
+    { value: 'fullName', label: t('imp_fullName') },
+    { value: 'tags', label: t('imp_tags') },
+    ...(fields.data?.items ?? []).filter((f) => !f.readOnly && f.key !== 'kind').map((f) => ({ value: f.standard ? f.key : `fields.${f.key}`, label: f.label[lang] || f.label.ru })),
+  ];
+  const act = async (work: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+    } catch (e) {
+      setError(e instanceof ApiError ? [e.message, ...e.fields.map((f) => `${f.field}: ${f.message}`)].join('\n') : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  // While the job runs, its record is read twice a second.
+  useEffect(() => {
+    if (!running || ['done', 'failed', 'cancelled'].includes(running.status)) {
+      if (running?.status === 'done') void qc.invalidateQueries({ queryKey: ['clients', baseId] });
+      return;
+    }
+    const timer = setTimeout(() => void api<ImportRec>('GET', `/bases/${baseId}/imports/${running.id}`).then(setRunning), 500);
+    return () => clearTimeout(timer);
+  }, [running, baseId, qc]);
+
+  const pct = running ? (running.status === 'done' ? 100 : running.progress.total ? (100 * running.progress.rows) / running.progress.total : 0) : 0;
+  return (
+    <Modal opened={opened} onClose={() => (reset(), onClose())} size="90%" title={t('imp_title')}>
+      <Stack>
+        {error && <Alert color="red" style={{ whiteSpace: 'pre-line' }}>{error}</Alert>}
+        {!preview && (
+          <FileInput
+            label={t('imp_file')}
+            placeholder={t('imp_choose')}
+            accept=".csv,.txt,.xlsx"
+            disabled={busy}
+            onChange={(file) =>
+              file &&
+              void act(async () => {
+                const p = await upload(baseId, file);
+                setPreview(p);
+                setMapping(p.mapping.columns);
+              })
+            }
+          />
+        )}
+        {preview && !running && (
+          <>
+            <Text size="sm">{t('imp_mapping_hint')}</Text>
+            <Table withTableBorder striped data-testid="import-preview">
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>#</Table.Th>
+                  {preview.import.headers.map((h, i) => (
+                    <Table.Th key={i}>
+                      <Text size="xs" c="dimmed">{h}</Text>
+                      <Select
+                        size="xs"
+                        aria-label={h}
+                        data={targets}
+                        value={mapping[i] ?? ''}
+                        onChange={(v) => setMapping(mapping.map((m, j) => (j === i ? v || null : m)))}
+                      />
+                    </Table.Th>
+                  ))}
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {preview.rows.map((r) => (
+                  <Table.Tr key={r.line}>
+                    <Table.Td>{r.line}</Table.Td>
+                    {preview.import.headers.map((_, i) => {
+                      const err = r.errors.find((e) => e.column === i);
+                      const target = mapping[i];
+                      const v = target === 'fullName' ? [r.values.lastName, r.values.firstName, r.values.middleName].filter(Boolean).join(' ') : target ? r.values[target.replace(/^fields\./, '')] ?? (r.values.fields as Record<string, unknown> | undefined)?.[target.replace(/^fields\./, '')] : '';
+                      return (
+                        <Table.Td key={i} style={err ? { background: 'var(--mantine-color-red-1)' } : undefined} title={err?.message}>
+                          {err ? err.message : String(v ?? '')}
+                        </Table.Td>
+                      );
+                    })}
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+            <Group>
+              <Button variant="default" loading={busy} onClick={() => void act(async () => setPreview(await api<Preview>('POST', `/bases/${baseId}/imports/${preview.import.id}/preview`, { mapping: { columns: mapping } })))}>
+                {t('imp_check')}
+              </Button>
+              <SegmentedControl value={mode} onChange={setMode} data={[{ value: 'upsert', label: t('imp_upsert') }, { value: 'create', label: t('imp_create') }, { value: 'update', label: t('imp_update') }]} />
+              <Checkbox label={t('imp_dry')} checked={dryRun} onChange={(e) => setDryRun(e.currentTarget.checked)} />
+              <Button loading={busy} onClick={() => void act(async () => setRunning(await api<ImportRec>('POST', `/bases/${baseId}/imports/${preview.import.id}/start`, { mapping: { columns: mapping }, mode, dryRun })))}>
+                {t('imp_start')}
+              </Button>
+            </Group>
+          </>
+        )}
+        {running && (
+          <Stack data-testid="import-result">
+            <Progress value={pct} animated={!['done', 'failed', 'cancelled'].includes(running.status)} />
+            <Text>
+              {t('imp_progress', { rows: running.progress.rows, total: running.progress.total, rate: running.progress.rowsPerSecond })}
+              {running.progress.etaSeconds ? ` · ${t('imp_eta', { s: running.progress.etaSeconds })}` : ''}
+            </Text>
+            {running.status === 'done' && (
+              <Text fw={600}>
+                {t(running.dryRun ? 'imp_done_dry' : 'imp_done', { rows: running.rows, created: running.created, updated: running.updated, unchanged: running.unchanged, failed: running.failed })}
+              </Text>
+            )}
+            {running.status === 'failed' && <Alert color="red">{t('imp_failed')}</Alert>}
+            {running.errorsUrl && running.status === 'done' && (
+              <Anchor href={running.errorsUrl} download>
+                {t('imp_errors')}
+              </Anchor>
+            )}
+            <Group>
+              <Button variant="default" onClick={reset}>
+                {t('imp_another')}
+              </Button>
+            </Group>
+          </Stack>
+        )}
+      </Stack>
+    </Modal>
+  );
+}
