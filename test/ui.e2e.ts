@@ -1,7 +1,7 @@
 // The web UI in a real browser (Debian's Chromium driven by playwright-core) against the real
 // server on a fresh embedded database with the demo base: sign in with the one-time password,
 // change it, open the demo base, search with two values as chips, edit a client in its card,
-// import a CSV through the wizard, switch to English.
+// import a CSV through the wizard, export the search to XLSX, switch to English.
 // Run by .ci/run after `npm run build`: node --test test/ui.e2e.ts
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -143,6 +143,23 @@ describe('web UI', () => {
         return (await r.json()) as { items: { city: string }[] };
       }, `${url}/api/v1/bases/1/profiles/search`);
       assert.deepEqual(imported.items.map((p) => p.city), ['Тверь']);
+
+      // Export what the search shows (Иван OR Мария) to XLSX; the file downloads; the log has it.
+      await page.getByRole('button', { name: 'Экспорт' }).click();
+      await page.getByText('Выгрузим найденных клиентов.').waitFor();
+      await page.getByRole('button', { name: 'Выгрузить' }).click();
+      const link = page.getByTestId('export-result').getByRole('link', { name: /^Скачать .*\.xlsx$/ });
+      await link.waitFor({ timeout: 30_000 });
+      const xlsx = await page.evaluate(async (u) => {
+        const r = await fetch(u);
+        return { status: r.status, type: r.headers.get('content-type'), size: (await r.arrayBuffer()).byteLength };
+      }, `${url}${await link.getAttribute('href')}`);
+      assert.equal(xlsx.status, 200);
+      assert.match(xlsx.type ?? '', /spreadsheetml/);
+      const log = await page.evaluate(async (u) => (await (await fetch(u)).json()) as { items: { rows: number; format: string }[] }, `${url}/api/v1/bases/1/exports`);
+      assert.deepEqual([log.items[0]!.format, log.items[0]!.rows], ['xlsx', api.count]);
+      await shot(page, '7-export');
+      await page.keyboard.press('Escape');
 
       await page.getByText('EN', { exact: true }).click();
       await count.getByText(new RegExp(`^${api.count} clients? found`)).waitFor();

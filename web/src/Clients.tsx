@@ -7,6 +7,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, type Base, type Page, type Profile } from './api.ts';
 import { ClientCard } from './Card.tsx';
+import { ExportDialog } from './Export.tsx';
 import { ImportWizard } from './Import.tsx';
 import { formatDate } from './i18n.ts';
 
@@ -22,6 +23,7 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
   const [text, setText] = useState('');
   const [open, setOpen] = useState<number | null>(null);
   const [importing, setImporting] = useState(false);
+  const [exporting, setExporting] = useState(false);
   const base = useQuery({ queryKey: ['base', baseId], queryFn: () => api<Base>('GET', `/bases/${baseId}`) });
   const values = text.trim() ? [...chips, text.trim()] : chips;
   const pages = useInfiniteQuery({
@@ -53,6 +55,7 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
         <Title order={2}>{base.data?.name ?? ''}</Title>
         <Group>
           <Button onClick={() => setImporting(true)}>{t('imp_open')}</Button>
+          <Button variant="light" onClick={() => setExporting(true)}>{t('exp_open')}</Button>
           <Button variant="default" onClick={onBack}>
             {t('back')}
           </Button>
@@ -121,6 +124,7 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
       </div>
       <ClientCard baseId={baseId} id={open} onClose={() => setOpen(null)} />
       <ImportWizard baseId={baseId} opened={importing} onClose={() => setImporting(false)} />
+      <ExportDialog baseId={baseId} query={values.length ? { q: values } : {}} opened={exporting} onClose={() => setExporting(false)} />
     </>
   );
 }

@@ -75,6 +75,14 @@ const ru = {
   imp_failed: 'Импорт прервался: попробуйте ещё раз',
   imp_errors: 'Скачать строки с ошибками',
   imp_another: 'Загрузить другой файл',
+  exp_open: 'Экспорт',
+  exp_title: 'Экспорт клиентов',
+  exp_found: 'Выгрузим найденных клиентов.',
+  exp_all: 'Выгрузим всех клиентов базы.',
+  exp_csv: 'CSV для Excel',
+  exp_start: 'Выгрузить',
+  exp_download: 'Скачать {{name}}',
+  exp_failed: 'Выгрузка прервалась: попробуйте ещё раз',
 };
 const en: typeof ru = {
   appName: 'Kartoteka',
@@ -149,6 +157,14 @@ const en: typeof ru = {
   imp_failed: 'The import stopped: try again',
   imp_errors: 'Download the failed rows',
   imp_another: 'Import another file',
+  exp_open: 'Export',
+  exp_title: 'Export clients',
+  exp_found: 'The clients found will be exported.',
+  exp_all: 'Every client of the base will be exported.',
+  exp_csv: 'CSV for Excel',
+  exp_start: 'Export',
+  exp_download: 'Download {{name}}',
+  exp_failed: 'The export stopped: try again',
 };
 
 void i18n.use(initReactI18next).init({

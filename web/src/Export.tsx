@@ -1,0 +1,70 @@
+// The export dialog: what the table shows now (the current search, or the whole base) to XLSX or CSV
+// for Russian Excel; the job's progress; the file to download when it is ready.
+import { Alert, Anchor, Button, Modal, Progress, SegmentedControl, Stack, Text } from '@mantine/core';
+import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api, ApiError } from './api.ts';
+
+interface Created {
+  id: number;
+  jobId: number | null;
+  fileName: string;
+  link: string;
+}
+interface Job {
+  status: string;
+  progress: { done: number; total: number };
+}
+
+export function ExportDialog({ baseId, query, opened, onClose }: { baseId: number; query: { q?: string[] }; opened: boolean; onClose: () => void }) {
+  const { t } = useTranslation();
+  const [format, setFormat] = useState('xlsx');
+  const [created, setCreated] = useState<Created | null>(null);
+  const [job, setJob] = useState<Job | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    if (!created?.jobId || job?.status === 'done' || job?.status === 'failed') return;
+    const timer = setTimeout(() => void api<Job>('GET', `/jobs/${created.jobId}`).then(setJob), job ? 500 : 100);
+    return () => clearTimeout(timer);
+  }, [created, job]);
+  const close = () => {
+    setCreated(null);
+    setJob(null);
+    setError(null);
+    onClose();
+  };
+  const start = async () => {
+    setError(null);
+    try {
+      setCreated(await api<Created>('POST', `/bases/${baseId}/exports`, { format, ...(format === 'csv' ? { dialect: 'excel-ru' } : {}), query }));
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String(e));
+    }
+  };
+  const pct = job ? (job.status === 'done' ? 100 : job.progress.total ? (100 * job.progress.done) / job.progress.total : 0) : 0;
+  return (
+    <Modal opened={opened} onClose={close} title={t('exp_title')}>
+      <Stack>
+        {error && <Alert color="red">{error}</Alert>}
+        <Text size="sm">{query.q?.length ? t('exp_found') : t('exp_all')}</Text>
+        {!created && (
+          <>
+            <SegmentedControl value={format} onChange={setFormat} data={[{ value: 'xlsx', label: 'Excel (XLSX)' }, { value: 'csv', label: t('exp_csv') }]} />
+            <Button onClick={() => void start()}>{t('exp_start')}</Button>
+          </>
+        )}
+        {created && (
+          <Stack data-testid="export-result">
+            <Progress value={pct} animated={job?.status !== 'done'} />
+            {job?.status === 'done' && (
+              <Anchor href={created.link} download={created.fileName}>
+                {t('exp_download', { name: created.fileName })}
+              </Anchor>
+            )}
+            {job?.status === 'failed' && <Alert color="red">{t('exp_failed')}</Alert>}
+          </Stack>
+        )}
+      </Stack>
+    </Modal>
+  );
+}
