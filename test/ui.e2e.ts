@@ -1,7 +1,8 @@
 // The web UI in a real browser (Debian's Chromium driven by playwright-core) against the real
 // server on a fresh embedded database with the demo base: sign in with the one-time password,
 // change it, open the demo base, search with two values as chips, edit a client in its card,
-// import a CSV through the wizard, export the search to XLSX, switch to English.
+// import a CSV through the wizard, export the search to XLSX, tag two selected clients with a new
+// tag and delete them with «УДАЛИТЬ», switch to English.
 // Run by .ci/run after `npm run build`: node --test test/ui.e2e.ts
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -161,8 +162,38 @@ describe('web UI', () => {
       await shot(page, '7-export');
       await page.keyboard.press('Escape');
 
+      // Select two clients, tag them with a new tag created on the spot, then delete them by typing УДАЛИТЬ.
+      const rowsNow = page.getByRole('row');
+      const names = [((await rowsNow.nth(1).textContent()) ?? '').trim(), ((await rowsNow.nth(2).textContent()) ?? '').trim()];
+      await rowsNow.nth(1).getByRole('checkbox').check();
+      await rowsNow.nth(2).getByRole('checkbox').check();
+      const bar = page.getByTestId('action-bar');
+      await bar.getByText('Выбрано 2 клиента').waitFor();
+      await bar.getByLabel('Тег: выберите или введите новый').fill('Проверка UI');
+      await bar.getByRole('button', { name: 'Добавить тег' }).click();
+      await page.getByText('Готово, клиентов: 2').waitFor();
+      const tagged = await page.evaluate(async (u) => {
+        const tags = (await (await fetch(`${u}/tags`)).json()) as { items: { id: number; name: string }[] };
+        const tag = tags.items.find((x) => x.name === 'Проверка UI')!;
+        const r = await fetch(`${u}/profiles/count`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ filter: { field: 'tags', op: 'hasAny', value: [tag.id] } }) });
+        return ((await r.json()) as { count: number }).count;
+      }, `${url}/api/v1/bases/1`);
+      assert.equal(tagged, 2);
+      await rowsNow.nth(1).getByRole('checkbox').check();
+      await rowsNow.nth(2).getByRole('checkbox').check();
+      await bar.getByRole('button', { name: 'Удалить' }).click();
+      const confirm = page.getByRole('dialog');
+      const del = confirm.getByRole('button', { name: 'Удалить клиентов: 2' });
+      assert.equal(await del.isDisabled(), true, 'deleting waits for УДАЛИТЬ');
+      await confirm.getByLabel('Чтобы подтвердить, введите УДАЛИТЬ').fill('УДАЛИТЬ');
+      await shot(page, '8-delete');
+      await del.click();
+      await page.getByText('Готово, клиентов: 2').waitFor();
+      await count.getByText(new RegExp(`^Найден[оа]? ${api.count - 2} клиент`)).waitFor();
+      assert.ok(!names.includes(((await rowsNow.nth(1).textContent()) ?? '').trim()), 'the deleted clients are gone from the table');
+
       await page.getByText('EN', { exact: true }).click();
-      await count.getByText(new RegExp(`^${api.count} clients? found`)).waitFor();
+      await count.getByText(new RegExp(`^${api.count - 2} clients? found`)).waitFor();
       await page.getByRole('button', { name: /Sign out/ }).click();
       await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     } finally {

@@ -1,11 +1,12 @@
 // A base's clients: quick search with several values as chips (Enter adds one), the exact count,
 // and a virtualized table that loads pages by keyset cursor as it scrolls (a million rows scroll).
-import { Alert, Badge, Button, CloseButton, Group, Loader, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Badge, Button, Checkbox, CloseButton, Group, Loader, Text, TextInput, Title } from '@mantine/core';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, type Base, type Page, type Profile } from './api.ts';
+import { ActionBar } from './Actions.tsx';
 import { ClientCard } from './Card.tsx';
 import { ExportDialog } from './Export.tsx';
 import { ImportWizard } from './Import.tsx';
@@ -13,7 +14,7 @@ import { formatDate } from './i18n.ts';
 
 const COLUMNS = ['lastName', 'firstName', 'middleName', 'phone', 'email', 'cardNumber', 'city', 'birthDate'];
 const ROW = 36;
-const GRID = '2.2fr 1.3fr 2fr 1.2fr 1fr 1fr';
+const GRID = '32px 2.2fr 1.3fr 2fr 1.2fr 1fr 1fr';
 
 const fullName = (p: Profile) => [p.lastName, p.firstName, p.middleName].filter(Boolean).join(' ');
 
@@ -24,6 +25,9 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
   const [open, setOpen] = useState<number | null>(null);
   const [importing, setImporting] = useState(false);
   const [exporting, setExporting] = useState(false);
+  const [selected, setSelected] = useState<Set<number>>(new Set());
+  const [allFound, setAllFound] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
   const base = useQuery({ queryKey: ['base', baseId], queryFn: () => api<Base>('GET', `/bases/${baseId}`) });
   const values = text.trim() ? [...chips, text.trim()] : chips;
   const pages = useInfiniteQuery({
@@ -41,6 +45,18 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
   });
   const rows = pages.data?.pages.flatMap((p) => p.items) ?? [];
   const total = pages.data?.pages[0]?.total;
+  const searchKey = JSON.stringify(values);
+  useEffect(() => {
+    setSelected(new Set());
+    setAllFound(false);
+  }, [searchKey]);
+  const toggle = (id: number) => {
+    const next = new Set(selected);
+    if (!next.delete(id)) next.add(id);
+    setSelected(next);
+    setAllFound(false);
+  };
+  const chosen = allFound ? (total ?? 0) : selected.size;
   const scroller = useRef<HTMLDivElement>(null);
   const virtual = useVirtualizer({ count: rows.length, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 20 });
   const items = virtual.getVirtualItems();
@@ -87,8 +103,34 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
         </Text>
       </Group>
       {pages.error && <Alert color="red">{pages.error.message}</Alert>}
+      {notice && (
+        <Alert color="green" withCloseButton onClose={() => setNotice(null)} mb="xs">
+          {notice}
+        </Alert>
+      )}
+      {chosen > 0 && (
+        <ActionBar
+          baseId={baseId}
+          count={chosen}
+          target={allFound ? { query: values.length ? { q: values } : {} } : { ids: [...selected] }}
+          onDone={(m) => {
+            setNotice(m);
+            setSelected(new Set());
+            setAllFound(false);
+          }}
+        />
+      )}
       <div role="table" aria-rowcount={total ?? rows.length} style={{ border: '1px solid var(--mantine-color-gray-3)', borderRadius: 4 }}>
         <div role="row" style={{ display: 'grid', gridTemplateColumns: GRID, fontWeight: 600, padding: '6px 8px', borderBottom: '1px solid var(--mantine-color-gray-3)' }}>
+          <Checkbox
+            aria-label={t('selectAll')}
+            title={t('selectAll')}
+            checked={allFound}
+            onChange={(e) => {
+              setAllFound(e.currentTarget.checked);
+              setSelected(new Set());
+            }}
+          />
           {['col_name', 'col_phone', 'col_email', 'col_card', 'col_city', 'col_birth'].map((k) => (
             <div role="columnheader" key={k}>
               {t(k)}
@@ -109,6 +151,9 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
                   onKeyDown={(e) => e.key === 'Enter' && setOpen(p.id)}
                   style={{ cursor: 'pointer', position: 'absolute', top: 0, left: 0, right: 0, height: ROW, transform: `translateY(${v.start}px)`, display: 'grid', gridTemplateColumns: GRID, alignItems: 'center', padding: '0 8px', borderBottom: '1px solid var(--mantine-color-gray-1)', whiteSpace: 'nowrap', overflow: 'hidden' }}
                 >
+                  <div role="cell" onClick={(e) => e.stopPropagation()}>
+                    <Checkbox aria-label={fullName(p)} checked={allFound || selected.has(p.id)} onChange={() => toggle(p.id)} disabled={allFound} />
+                  </div>
                   <div role="cell">{fullName(p)}</div>
                   <div role="cell">{p.phone}</div>
                   <div role="cell">{p.email}</div>
