@@ -2,7 +2,8 @@
 // server on a fresh embedded database with the demo base: sign in with the one-time password,
 // change it, open the demo base, search with two values as chips, edit a client in its card,
 // import a CSV through the wizard, export the search to XLSX, tag two selected clients with a new
-// tag and delete them with «УДАЛИТЬ», switch to English.
+// tag and delete them with «УДАЛИТЬ», filter with an AND/OR group and save it as a segment, switch
+// to English.
 // Run by .ci/run after `npm run build`: node --test test/ui.e2e.ts
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -191,6 +192,38 @@ describe('web UI', () => {
       await page.getByText('Готово, клиентов: 2').waitFor();
       await count.getByText(new RegExp(`^Найден[оа]? ${api.count - 2} клиент`)).waitFor();
       assert.ok(!names.includes(((await rowsNow.nth(1).textContent()) ?? '').trim()), 'the deleted clients are gone from the table');
+
+      // The filter builder: email filled AND (city = Москва OR city = Тверь), on top of the search; the count
+      // is the API's for the same query; saved as a segment.
+      const fb = page.getByTestId('filter-builder');
+      await fb.getByRole('button', { name: 'Добавить условие' }).click();
+      await fb.getByLabel('Поле').first().click();
+      await page.getByRole('option', { name: 'E-mail', exact: true }).click();
+      await fb.getByLabel('Условие').first().click();
+      await page.getByRole('option', { name: 'заполнено', exact: true }).click();
+      await fb.getByRole('button', { name: 'Добавить группу' }).click();
+      await fb.getByLabel('Значение').nth(0).fill('Москва');
+      await fb.getByLabel('Значение').nth(1).fill('Тверь');
+      await fb.getByRole('button', { name: 'Применить' }).click();
+      const filter = { and: [{ field: 'email', op: 'isNotEmpty' }, { or: [{ field: 'city', op: 'eq', value: 'Москва' }, { field: 'city', op: 'eq', value: 'Тверь' }] }] };
+      const filtered = await page.evaluate(
+        async ([u, f]) => {
+          const r = await fetch(u as string, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: ['Иван', 'Мария'], filter: f }) });
+          return ((await r.json()) as { count: number }).count;
+        },
+        [`${url}/api/v1/bases/1/profiles/count`, filter] as const,
+      );
+      assert.ok(filtered > 0 && filtered < api.count - 2, `the filter narrows the search: ${filtered}`);
+      await count.getByText(new RegExp(`^Найден[оа]? ${filtered} клиент`)).waitFor();
+      await fb.getByLabel('Название сегмента').fill('Москва и Тверь с email');
+      await fb.getByRole('button', { name: 'Сохранить как сегмент' }).click();
+      await fb.getByText('Сегмент «Москва и Тверь с email» сохранён').waitFor();
+      await shot(page, '9-filter');
+      const segs = await page.evaluate(async (u) => (await (await fetch(u)).json()) as { items: { name: string; query: unknown }[] }, `${url}/api/v1/bases/1/segments`);
+      const seg = segs.items.find((x) => x.name === 'Москва и Тверь с email');
+      assert.deepEqual(seg?.query, { q: ['Иван', 'Мария'], filter });
+      await fb.getByRole('button', { name: 'Сбросить' }).click();
+      await count.getByText(new RegExp(`^Найден[оа]? ${api.count - 2} клиент`)).waitFor();
 
       await page.getByText('EN', { exact: true }).click();
       await count.getByText(new RegExp(`^${api.count - 2} clients? found`)).waitFor();

@@ -12,7 +12,7 @@ interface Tag {
   name: string;
   color: string;
 }
-export type Target = { ids: number[] } | { query: { q?: string[] } };
+export type Target = { ids: number[] } | { query: { q?: string[]; filter?: unknown } };
 
 export function ActionBar({ baseId, target, count, onDone }: { baseId: number; target: Target; count: number; onDone: (message: string) => void }) {
   const { t } = useTranslation();

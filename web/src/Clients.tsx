@@ -8,6 +8,7 @@ import { useTranslation } from 'react-i18next';
 import { api, type Base, type Page, type Profile } from './api.ts';
 import { ActionBar } from './Actions.tsx';
 import { ClientCard } from './Card.tsx';
+import { FilterBuilder, type ApiFilter } from './Filter.tsx';
 import { ExportDialog } from './Export.tsx';
 import { ImportWizard } from './Import.tsx';
 import { formatDate } from './i18n.ts';
@@ -28,14 +29,16 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
   const [selected, setSelected] = useState<Set<number>>(new Set());
   const [allFound, setAllFound] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
+  const [filter, setFilter] = useState<{ filter: ApiFilter; label: string } | null>(null);
   const base = useQuery({ queryKey: ['base', baseId], queryFn: () => api<Base>('GET', `/bases/${baseId}`) });
   const values = text.trim() ? [...chips, text.trim()] : chips;
   const pages = useInfiniteQuery({
-    queryKey: ['clients', baseId, values],
+    queryKey: ['clients', baseId, values, filter?.filter],
     initialPageParam: null as string | null,
     queryFn: ({ pageParam }) =>
       api<Page>('POST', `/bases/${baseId}/profiles/search`, {
         ...(values.length ? { q: values } : {}),
+        ...(filter ? { filter: filter.filter } : {}),
         limit: 200,
         columns: COLUMNS,
         withTotal: pageParam === null,
@@ -45,7 +48,7 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
   });
   const rows = pages.data?.pages.flatMap((p) => p.items) ?? [];
   const total = pages.data?.pages[0]?.total;
-  const searchKey = JSON.stringify(values);
+  const searchKey = JSON.stringify([values, filter]);
   useEffect(() => {
     setSelected(new Set());
     setAllFound(false);
@@ -92,7 +95,13 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
         leftSection={chips.length ? undefined : null}
         mb="xs"
       />
+      <FilterBuilder baseId={baseId} query={values.length ? { q: values } : {}} onApply={(f, label) => setFilter(f ? { filter: f, label: label ?? t('filter_custom') } : null)} />
       <Group gap="xs" mb="xs">
+        {filter && (
+          <Badge color="grape" variant="light" rightSection={<CloseButton size="xs" onClick={() => setFilter(null)} aria-label="×" />}>
+            {t('filter_on', { label: filter.label })}
+          </Badge>
+        )}
         {chips.map((c, i) => (
           <Badge key={`${c}-${i}`} variant="light" rightSection={<CloseButton size="xs" onClick={() => setChips(chips.filter((_, j) => j !== i))} aria-label="×" />}>
             {c}
@@ -112,7 +121,7 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
         <ActionBar
           baseId={baseId}
           count={chosen}
-          target={allFound ? { query: values.length ? { q: values } : {} } : { ids: [...selected] }}
+          target={allFound ? { query: { ...(values.length ? { q: values } : {}), ...(filter ? { filter: filter.filter } : {}) } } : { ids: [...selected] }}
           onDone={(m) => {
             setNotice(m);
             setSelected(new Set());
@@ -169,7 +178,7 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
       </div>
       <ClientCard baseId={baseId} id={open} onClose={() => setOpen(null)} />
       <ImportWizard baseId={baseId} opened={importing} onClose={() => setImporting(false)} />
-      <ExportDialog baseId={baseId} query={values.length ? { q: values } : {}} opened={exporting} onClose={() => setExporting(false)} />
+      <ExportDialog baseId={baseId} query={{ ...(values.length ? { q: values } : {}), ...(filter ? { filter: filter.filter } : {}) }} opened={exporting} onClose={() => setExporting(false)} />
     </>
   );
 }

@@ -16,7 +16,7 @@ interface Job {
   progress: { done: number; total: number };
 }
 
-export function ExportDialog({ baseId, query, opened, onClose }: { baseId: number; query: { q?: string[] }; opened: boolean; onClose: () => void }) {
+export function ExportDialog({ baseId, query, opened, onClose }: { baseId: number; query: { q?: string[]; filter?: unknown }; opened: boolean; onClose: () => void }) {
   const { t } = useTranslation();
   const [format, setFormat] = useState('xlsx');
   const [created, setCreated] = useState<Created | null>(null);
@@ -46,7 +46,7 @@ export function ExportDialog({ baseId, query, opened, onClose }: { baseId: numbe
     <Modal opened={opened} onClose={close} title={t('exp_title')}>
       <Stack>
         {error && <Alert color="red">{error}</Alert>}
-        <Text size="sm">{query.q?.length ? t('exp_found') : t('exp_all')}</Text>
+        <Text size="sm">{query.q?.length || query.filter ? t('exp_found') : t('exp_all')}</Text>
         {!created && (
           <>
             <SegmentedControl value={format} onChange={setFormat} data={[{ value: 'xlsx', label: 'Excel (XLSX)' }, { value: 'csv', label: t('exp_csv') }]} />
