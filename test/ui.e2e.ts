@@ -1,6 +1,6 @@
 // The web UI in a real browser (Debian's Chromium driven by playwright-core) against the real
 // server on a fresh embedded database with the demo base: sign in with the one-time password,
-// change it, open the demo base, search with two values as chips, edit a client in its card,
+// change it, create a base with a custom list field in the wizard, open the demo base, search with two values as chips, edit a client in its card,
 // import a CSV through the wizard, export the search to XLSX, tag two selected clients with a new
 // tag and delete them with «УДАЛИТЬ», filter with an AND/OR group and save it as a segment, switch
 // to English.
@@ -80,7 +80,41 @@ describe('web UI', () => {
       await page.getByRole('button', { name: 'Сменить пароль' }).click();
       await page.getByRole('heading', { name: 'Базы профилей' }).waitFor();
       await shot(page, '2-bases');
-      await page.getByTestId('base-card').first().getByRole('button', { name: 'Открыть' }).click();
+
+      // The base wizard: basic settings, a custom list field, a bad sender email refused at its field on
+      // its step, fixed, created; the new (empty) base opens.
+      await page.getByRole('button', { name: 'Создать базу' }).click();
+      const wiz = page.getByRole('dialog');
+      await wiz.getByLabel('Название', { exact: false }).first().fill('Салон красоты');
+      await wiz.getByLabel('Все email в базе согласились получать рассылки').check();
+      await wiz.getByRole('button', { name: 'Далее' }).click();
+      await wiz.getByRole('button', { name: 'Добавить поле' }).click();
+      await wiz.getByLabel('Ключ').fill('level');
+      await wiz.getByLabel('Название поля').fill('Уровень');
+      await wiz.getByLabel('Тип').click();
+      await page.getByRole('option', { name: 'Список', exact: true }).click();
+      await wiz.getByLabel('Варианты через запятую').fill('Серебро, Золото');
+      await wiz.getByRole('button', { name: 'Далее' }).click();
+      await wiz.getByLabel('Email отправителя').fill('not-an-email');
+      await wiz.getByRole('button', { name: 'Далее' }).click();
+      await wiz.getByRole('button', { name: 'Создать' }).click();
+      await wiz.getByLabel('Email отправителя').waitFor();
+      assert.equal(await wiz.locator('.mantine-InputWrapper-error').count(), 1, 'the bad sender email is refused at its field');
+      await shot(page, '2a-base-wizard-error');
+      await wiz.getByLabel('Email отправителя').fill('salon@example.ru');
+      await wiz.getByRole('button', { name: 'Далее' }).click();
+      await wiz.getByRole('button', { name: 'Создать' }).click();
+      await page.getByText('Никого не нашли', { exact: false }).waitFor();
+      const created = await page.evaluate(async (u) => {
+        const bases = (await (await fetch(`${u}/bases`)).json()) as { items: { id: number; name: string; sender: { email: string | null } }[] };
+        const b = bases.items.find((x) => x.name === 'Салон красоты')!;
+        const fields = (await (await fetch(`${u}/bases/${b.id}/fields`)).json()) as { items: { key: string; type: string; options: string[] }[] };
+        return { sender: b.sender.email, level: fields.items.find((f) => f.key === 'level') };
+      }, `${url}/api/v1`);
+      assert.deepEqual(created, { sender: 'salon@example.ru', level: { ...created.level!, key: 'level', type: 'list', options: ['Серебро', 'Золото'] } });
+      await page.getByRole('button', { name: 'Все базы' }).click();
+      await page.getByRole('heading', { name: 'Базы профилей' }).waitFor();
+      await page.getByTestId('base-card').filter({ hasText: 'Демо' }).getByRole('button', { name: 'Открыть' }).click();
       const count = page.getByTestId('found-count');
       await count.getByText(/Найдено 10000 клиентов/).waitFor();
       assert.ok((await page.getByRole('row').count()) > 10, 'rows are shown');

@@ -1,16 +1,21 @@
 import { Alert, Button, Card, Group, Loader, SimpleGrid, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, type Base } from './api.ts';
+import { BaseWizard } from './BaseWizard.tsx';
 
 export function Bases({ onOpen }: { onOpen: (id: number) => void }) {
   const { t } = useTranslation();
   const bases = useQuery({ queryKey: ['bases'], queryFn: () => api<{ items: Base[] }>('GET', '/bases') });
+  const [creating, setCreating] = useState(false);
   return (
     <>
-      <Title order={2} mb="md">
-        {t('bases')}
-      </Title>
+      <Group justify="space-between" mb="md">
+        <Title order={2}>{t('bases')}</Title>
+        <Button onClick={() => setCreating(true)}>{t('bw_open')}</Button>
+      </Group>
+      <BaseWizard opened={creating} onClose={() => setCreating(false)} onCreated={(id) => (setCreating(false), onOpen(id))} />
       {bases.isPending && <Loader />}
       {bases.error && (
         <Alert color="red">
