@@ -173,6 +173,11 @@ describe('web UI', () => {
       const failed = await page.evaluate(async (u) => (await fetch(u)).text(), `${url}${href}`);
       assert.match(failed, /Неверов Иван;12345;Тула;3;/);
       await shot(page, '6-import');
+      // The import log on the wizard's first step: the file, who, the counts.
+      await page.getByRole('button', { name: 'Загрузить другой файл' }).click();
+      const history = page.getByTestId('import-history');
+      await history.getByText('клиенты.csv').waitFor();
+      await history.getByText(/создано 2, обновлено 0, без изменений 0, с ошибками 1/).waitFor();
       await page.keyboard.press('Escape');
       const imported = await page.evaluate(async (u) => {
         const r = await fetch(u, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: '+79990001122' }) });
@@ -194,6 +199,7 @@ describe('web UI', () => {
       assert.match(xlsx.type ?? '', /spreadsheetml/);
       const log = await page.evaluate(async (u) => (await (await fetch(u)).json()) as { items: { rows: number; format: string }[] }, `${url}/api/v1/bases/1/exports`);
       assert.deepEqual([log.items[0]!.format, log.items[0]!.rows], ['xlsx', api.count]);
+      await page.getByTestId('export-log').getByText(new RegExp(`^${api.count} строк`)).waitFor();
       await shot(page, '7-export');
       await page.keyboard.press('Escape');
 

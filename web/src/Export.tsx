@@ -1,6 +1,7 @@
 // The export dialog: what the table shows now (the current search, or the whole base) to XLSX or CSV
 // for Russian Excel; the job's progress; the file to download when it is ready.
-import { Alert, Anchor, Button, Modal, Progress, SegmentedControl, Stack, Text } from '@mantine/core';
+import { Alert, Anchor, Button, Modal, Progress, SegmentedControl, Stack, Table, Text } from '@mantine/core';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError } from './api.ts';
@@ -10,6 +11,16 @@ interface Created {
   jobId: number | null;
   fileName: string;
   link: string;
+}
+interface LogItem {
+  id: number;
+  actor: string;
+  format: string;
+  status: string;
+  rows: number | null;
+  fileName: string;
+  createdAt: string;
+  downloadUrl: string | null;
 }
 interface Job {
   status: string;
@@ -22,6 +33,11 @@ export function ExportDialog({ baseId, query, opened, onClose }: { baseId: numbe
   const [created, setCreated] = useState<Created | null>(null);
   const [job, setJob] = useState<Job | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const qc = useQueryClient();
+  const log = useQuery({ queryKey: ['exports', baseId], enabled: opened, queryFn: () => api<{ items: LogItem[] }>('GET', `/bases/${baseId}/exports`) });
+  useEffect(() => {
+    if (job?.status === 'done') void qc.invalidateQueries({ queryKey: ['exports', baseId] });
+  }, [job?.status, baseId, qc]);
   useEffect(() => {
     if (!created?.jobId || job?.status === 'done' || job?.status === 'failed') return;
     const timer = setTimeout(() => void api<Job>('GET', `/jobs/${created.jobId}`).then(setJob), job ? 500 : 100);
@@ -63,6 +79,24 @@ export function ExportDialog({ baseId, query, opened, onClose }: { baseId: numbe
             )}
             {job?.status === 'failed' && <Alert color="red">{t('exp_failed')}</Alert>}
           </Stack>
+        )}
+        {!!log.data?.items.length && (
+          <>
+            <Text size="sm" fw={600}>{t('exp_log')}</Text>
+            <Table withTableBorder data-testid="export-log">
+              <Table.Tbody>
+                {log.data.items.slice(0, 10).map((e) => (
+                  <Table.Tr key={e.id}>
+                    <Table.Td>{new Date(e.createdAt).toLocaleString('ru-RU')}</Table.Td>
+                    <Table.Td>{e.actor}</Table.Td>
+                    <Table.Td>{e.format.toUpperCase()}</Table.Td>
+                    <Table.Td>{e.rows === null ? t(`status_${e.status}`, { defaultValue: e.status }) : t('exp_rows', { count: e.rows })}</Table.Td>
+                    <Table.Td>{e.downloadUrl && <Anchor href={e.downloadUrl} download>{e.fileName}</Anchor>}</Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </>
         )}
       </Stack>
     </Modal>

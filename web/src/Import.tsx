@@ -82,7 +82,10 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
   // While the job runs, its record is read twice a second.
   useEffect(() => {
     if (!running || ['done', 'failed', 'cancelled'].includes(running.status)) {
-      if (running?.status === 'done') void qc.invalidateQueries({ queryKey: ['clients', baseId] });
+      if (running?.status === 'done') {
+        void qc.invalidateQueries({ queryKey: ['clients', baseId] });
+        void qc.invalidateQueries({ queryKey: ['imports', baseId] });
+      }
       return;
     }
     const timer = setTimeout(() => void api<ImportRec>('GET', `/bases/${baseId}/imports/${running.id}`).then(setRunning), 500);
@@ -94,6 +97,7 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
     <Modal opened={opened} onClose={() => (reset(), onClose())} size="90%" title={t('imp_title')}>
       <Stack>
         {error && <Alert color="red" style={{ whiteSpace: 'pre-line' }}>{error}</Alert>}
+        {!preview && !running && <ImportHistory baseId={baseId} />}
         {!preview && (
           <FileInput
             label={t('imp_file')}
@@ -188,5 +192,57 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
         )}
       </Stack>
     </Modal>
+  );
+}
+
+interface HistoryItem {
+  id: number;
+  fileName: string;
+  actor: string;
+  status: string;
+  rows: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  dryRun: boolean;
+  uploadedAt: string;
+  errorsUrl: string | null;
+}
+
+/** The import log: who imported which file when, and with what result. */
+function ImportHistory({ baseId }: { baseId: number }) {
+  const { t } = useTranslation();
+  const list = useQuery({ queryKey: ['imports', baseId], queryFn: () => api<{ items: HistoryItem[] }>('GET', `/bases/${baseId}/imports?limit=10`) });
+  if (!list.data?.items.length) return null;
+  return (
+    <Table withTableBorder data-testid="import-history">
+      <Table.Thead>
+        <Table.Tr>
+          <Table.Th>{t('hist_when')}</Table.Th>
+          <Table.Th>{t('hist_file')}</Table.Th>
+          <Table.Th>{t('hist_who')}</Table.Th>
+          <Table.Th>{t('hist_result')}</Table.Th>
+        </Table.Tr>
+      </Table.Thead>
+      <Table.Tbody>
+        {list.data.items.map((i) => (
+          <Table.Tr key={i.id}>
+            <Table.Td>{new Date(i.uploadedAt).toLocaleString('ru-RU')}</Table.Td>
+            <Table.Td>{i.fileName}{i.dryRun ? ` (${t('hist_dry')})` : ''}</Table.Td>
+            <Table.Td>{i.actor}</Table.Td>
+            <Table.Td>
+              {i.status === 'done' ? t('hist_counts', { created: i.created, updated: i.updated, unchanged: i.unchanged, failed: i.failed }) : t(`status_${i.status}`, { defaultValue: i.status })}
+              {i.errorsUrl && (
+                <>
+                  {' · '}
+                  <Anchor href={i.errorsUrl} download>{t('hist_errors')}</Anchor>
+                </>
+              )}
+            </Table.Td>
+          </Table.Tr>
+        ))}
+      </Table.Tbody>
+    </Table>
   );
 }
