@@ -195,19 +195,10 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
   );
 }
 
-interface HistoryItem {
-  id: number;
+interface HistoryItem extends Omit<ImportRec, 'headers' | 'progress'> {
   fileName: string;
   actor: string;
-  status: string;
-  rows: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  failed: number;
-  dryRun: boolean;
   uploadedAt: string;
-  errorsUrl: string | null;
 }
 
 /** The import log: who imported which file when, and with what result. */
