@@ -3,12 +3,13 @@
 // write is there, nothing is duplicated, and exactly one PostgreSQL runs on the
 // data folder. Run by .ci/run: node --test test/crash.e2e.ts
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { processAlive } from '../src/db/embedded.ts';
+import { startServer as start } from './server.ts';
 
 const TOKEN = 'crash-test-admin-token-0123456789';
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-crash-'));
@@ -23,26 +24,9 @@ after(async () => {
 });
 
 async function startServer(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['src/cli.ts', 'serve', '--no-demo'], {
-    env: { ...process.env, DATABASE_URL: '', KARTOTEKA_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', KARTOTEKA_ADMIN_TOKEN: TOKEN, KARTOTEKA_LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  current = child;
-  let log = '';
-  child.stderr!.on('data', (d) => (log += d));
-  const url: string = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 60_000);
-    child.stdout!.on('data', (d) => {
-      log += d;
-      const m = /Listening on (http:\/\/\S+)/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!.replace('localhost', '127.0.0.1'));
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
-  });
-  return { child, url };
+  const r = await start({ dataDir, args: ['--no-demo'], env: { KARTOTEKA_ADMIN_TOKEN: TOKEN } });
+  current = r.child;
+  return r;
 }
 
 async function call(url: string, method: string, p: string, body?: unknown) {

@@ -6,13 +6,14 @@
 // to English.
 // Run by .ci/run after `npm run build`: node --test test/ui.e2e.ts
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { chromium, type Page } from 'playwright-core';
 import { WEB_DIR } from '../src/app.ts';
+import { startServer } from './server.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.resolve('test-results', 'ui');
@@ -29,26 +30,9 @@ after(async () => {
 });
 
 async function start(): Promise<{ url: string; password: string }> {
-  const child = spawn(process.execPath, ['src/cli.ts', 'serve'], {
-    env: { ...process.env, DATABASE_URL: '', KARTOTEKA_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', KARTOTEKA_LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server = child;
-  let log = '';
-  child.stderr!.on('data', (d) => (log += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 90_000);
-    child.stdout!.on('data', (d) => {
-      log += d;
-      const url = /Listening on (http:\/\/\S+)/.exec(log)?.[1];
-      const password = /password:\s+(\S+)/.exec(log)?.[1];
-      if (url && password) {
-        clearTimeout(timer);
-        resolve({ url: url.replace('localhost', '127.0.0.1'), password });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
-  });
+  const r = await startServer({ dataDir, ready: /password:\s+(\S+)/ });
+  server = r.child;
+  return { url: r.url, password: r.found! };
 }
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });

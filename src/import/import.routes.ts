@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import { z } from 'zod';
 import { contentDisposition } from '../export/export.service.ts';
 import { principalOf, type Api, type AppContext } from '../http/types.ts';
@@ -130,7 +131,6 @@ export function registerImportRoutes(app: Api, ctx: AppContext) {
     },
     async (req, reply) => {
       const imp = await service.getImport(ctx.db, req.params.baseId, req.params.importId, lang(req));
-      const { PassThrough } = await import('node:stream');
       const out = new PassThrough();
       service.writeErrorFile(ctx.db, req.params.baseId, req.params.importId, out, lang(req)).catch((e: unknown) => out.destroy(e as Error));
       return reply

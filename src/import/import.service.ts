@@ -296,7 +296,7 @@ export async function preview(
       await f.close();
     }
   }
-  return { import: toImport(imp, null, lang), ...m, problems: problems.map((p) => ({ field: p.field, message: t(lang, p.key, p.params ?? {}) })), rows };
+  return { import: toImport(imp, null), ...m, problems: problems.map((p) => ({ field: p.field, message: t(lang, p.key, p.params ?? {}) })), rows };
 }
 
 // ---------------------------------------------------------------------------
@@ -335,7 +335,7 @@ export async function start(db: Db, baseId: number, id: number, settings: Omit<I
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    return toImport(row, job, lang);
+    return toImport(row, job);
   });
 }
 
@@ -353,6 +353,9 @@ interface Seen {
 interface RowContext {
   region: string;
   defs: FieldDef[];
+  /** Free lists (their new values join the options) and required fields without a default, by key. */
+  freeLists: Map<string, FieldDef>;
+  required: FieldDef[];
   settings: ImportSettings;
   headers: string[];
   columns: ApplyPlan['columns'];
@@ -398,10 +401,10 @@ function prepareRow(r: CsvRow, ctx: RowContext): Prepared {
     const policy = ctx.settings.policy[`fields.${key}`] ?? 'overwrite';
     const slot = policy === 'overwrite' ? 'f_over' : policy === 'fill' ? 'f_fill' : 'f_create';
     (row[slot] ??= {})[key] = v;
-    const d = ctx.defs.find((x) => x.key === key);
-    if (d?.type === 'list' && d.listMode === 'free' && typeof v === 'string' && !d.options.includes(v)) free.push([key, v]);
+    const d = ctx.freeLists.get(key);
+    if (d && typeof v === 'string' && !d.options.includes(v)) free.push([key, v]);
   }
-  const missing = ctx.defs.filter((d) => d.required && d.default === null && custom[d.key] === undefined).map((d) => d.label[ctx.settings.lang] || d.key);
+  const missing = ctx.required.filter((d) => custom[d.key] === undefined).map((d) => d.label[ctx.settings.lang] || d.key);
   if (missing.length) row.missing = missing.join(', ');
   if (ctx.settings.tagIds.length) row.tag_ids = [...ctx.settings.tagIds];
   const tagNames = Array.isArray(input.tags) ? (input.tags as string[]) : null;
@@ -518,7 +521,16 @@ async function importJob(run: JobRun): Promise<unknown> {
   const base = (await getBase(run.db, imp.base_id))!;
   const defs = await listFields(run.db, imp.base_id);
   const plan = planOf(imp, settings, defs, run.actor);
-  const ctx: RowContext = { region: base.phone_region, defs, settings, headers: imp.headers, columns: plan.columns, seen: { phone: new Map(), card: new Map(), email: new Map() } };
+  const ctx: RowContext = {
+    region: base.phone_region,
+    defs,
+    freeLists: new Map(defs.filter((d) => d.type === 'list' && d.listMode === 'free').map((d) => [d.key, d])),
+    required: defs.filter((d) => d.required && d.default === null),
+    settings,
+    headers: imp.headers,
+    columns: plan.columns,
+    seen: { phone: new Map(), card: new Map(), email: new Map() },
+  };
   if (!imp.started_at) await run.db.updateTable('imports').set({ started_at: new Date() }).where('id', '=', imp.id).execute();
   const file = await openFile(filePath(run.dataDir, imp), imp.format, imp.source as Source);
   const size = imp.file_size;
@@ -651,7 +663,7 @@ registerJobHandler('import', importJob);
 
 type JobLike = Pick<jobsRepo.JobRow, 'status' | 'progress' | 'error'> | null | undefined;
 
-export function toImport(r: ImportRow, job: JobLike, _lang: Lang) {
+export function toImport(r: ImportRow, job: JobLike) {
   const p = (job?.progress ?? {}) as Partial<ImportProgress>;
   const status = r.job_id === null ? 'uploaded' : (job?.status ?? 'done');
   const s = r.source as Source;
@@ -691,7 +703,7 @@ export type ImportOut = ReturnType<typeof toImport>;
 export async function getImport(db: Db, baseId: number, id: number, lang: Lang): Promise<ImportOut> {
   const imp = await loadImport(db, baseId, id);
   const job = imp.job_id === null ? null : await jobsRepo.getJob(db, imp.job_id);
-  return toImport(imp, job, lang);
+  return toImport(imp, job);
 }
 
 export async function listImports(db: Db, baseId: number, limit: number, lang: Lang): Promise<ImportOut[]> {
@@ -700,7 +712,7 @@ export async function listImports(db: Db, baseId: number, limit: number, lang: L
   const jobIds = rows.map((r) => r.job_id).filter((x): x is number => x !== null);
   const jobs = jobIds.length ? await db.selectFrom('jobs').select(['id', 'status', 'progress', 'error']).where('id', 'in', jobIds).execute() : [];
   const byId = new Map(jobs.map((j) => [j.id, j]));
-  return rows.map((r) => toImport(r, r.job_id === null ? null : byId.get(r.job_id), lang));
+  return rows.map((r) => toImport(r, r.job_id === null ? null : byId.get(r.job_id)));
 }
 
 export async function cancel(db: Db, baseId: number, id: number, lang: Lang): Promise<ImportOut> {

@@ -352,6 +352,14 @@ function enumValue(f: StandardField, raw: string): string {
   return aliases?.get(raw.trim().replace(/\s+/g, ' ').toLowerCase().replace(/ё/g, 'е')) ?? raw;
 }
 
+/** The definitions by key, built once per definitions array (applyMapping runs once per file row). */
+const byKey = new WeakMap<readonly FieldDef[], ReadonlyMap<string, FieldDef>>();
+function defsByKey(defs: readonly FieldDef[]): ReadonlyMap<string, FieldDef> {
+  let m = byKey.get(defs);
+  if (!m) byKey.set(defs, (m = new Map(defs.map((d) => [d.key, d]))));
+  return m;
+}
+
 /**
  * Applies a mapping to one row: the profile input (API keys; custom values under
  * `fields`; tags as names, to be resolved by the importer) and per-cell errors.
@@ -366,7 +374,7 @@ export function applyMapping(
 ): { input: Record<string, unknown>; errors: CellError[] } {
   const input: Record<string, unknown> = {};
   const errors: CellError[] = [];
-  const defs = new Map(ctx.customFields.map((d) => [d.key, d]));
+  const defs = defsByKey(ctx.customFields);
   const fields: Record<string, unknown> = {};
   let tags: string[] | undefined;
 

@@ -206,6 +206,20 @@ async function mergeSubscribers(trx: Conn, member: ProfileRow, subs: ProfileRow[
   return updated;
 }
 
+/**
+ * What every single write starts with: the base and its definitions (share-locked), the input
+ * normalized into `cols` and custom values, the tags checked; every error collected, none thrown yet.
+ */
+async function beginWrite(trx: Conn, baseId: number, input: ProfileInput, cols: Prepared['cols']) {
+  const { base, defs } = await loadContext(trx, baseId);
+  const errs = new FieldErrors();
+  const prepared = prepare(input, base.phone_region, defs, errs);
+  Object.assign(cols, prepared.cols);
+  const tags = await checkTags(trx, baseId, input.tags, errs);
+  if (input.generateCard && cols.card_number) errs.add('cardNumber', 'card_both');
+  return { defs, errs, custom: prepared.custom, tags };
+}
+
 export interface WriteResult {
   profile: Profile;
   created: boolean;
@@ -216,13 +230,7 @@ export async function createProfile(db: Db, baseId: number, input: ProfileInput,
   const cols: Prepared['cols'] = {}; // filled inside; a uniqueness conflict names the value from here
   return withConflicts(db, baseId, cols, () =>
     db.transaction().execute(async (trx) => {
-      const { base, defs } = await loadContext(trx, baseId);
-      const errs = new FieldErrors();
-      const prepared = prepare(input, base.phone_region, defs, errs);
-      Object.assign(cols, prepared.cols);
-      const custom = prepared.custom;
-      const tags = await checkTags(trx, baseId, input.tags, errs);
-      if (input.generateCard && cols.card_number) errs.add('cardNumber', 'card_both');
+      const { defs, errs, custom, tags } = await beginWrite(trx, baseId, input, cols);
       // Fields whose value was given but is invalid: they already have their error, and
       // must not get a second, misleading one ("required", "needs a phone").
       const failed = new Set(errs.list.map((e) => e.field));
@@ -295,13 +303,7 @@ export async function updateProfile(db: Db, baseId: number, id: number, input: P
   const cols: Prepared['cols'] = {}; // filled inside; a uniqueness conflict names the value from here
   return withConflicts(db, baseId, cols, () =>
     db.transaction().execute(async (trx) => {
-      const { base, defs } = await loadContext(trx, baseId);
-      const errs = new FieldErrors();
-      const prepared = prepare(input, base.phone_region, defs, errs);
-      Object.assign(cols, prepared.cols);
-      const custom = prepared.custom;
-      const tags = await checkTags(trx, baseId, input.tags, errs);
-      if (input.generateCard && cols.card_number) errs.add('cardNumber', 'card_both');
+      const { defs, errs, custom, tags } = await beginWrite(trx, baseId, input, cols);
       for (const [k, v] of Object.entries(custom)) if (v === null && defs.get(k)?.required) errs.add(`fields.${k}`, 'required');
       errs.throwIfAny();
       const cur = await repo.getProfile(trx, baseId, id, { forUpdate: true });

@@ -33,17 +33,6 @@ interface Preview {
   rows: { line: number; values: Record<string, unknown>; errors: { column: number; message: string }[] }[];
 }
 
-async function upload(baseId: number, file: File): Promise<Preview> {
-  const res = await fetch(`/api/v1/bases/${baseId}/imports?fileName=${encodeURIComponent(file.name)}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/octet-stream', 'accept-language': localStorage.getItem('lang') ?? 'ru' },
-    body: file,
-  });
-  const data = await res.json();
-  if (!res.ok) throw new ApiError(res.status, data.detail ?? res.statusText, data.errors ?? []);
-  return data as Preview;
-}
-
 export function ImportWizard({ baseId, opened, onClose }: { baseId: number; opened: boolean; onClose: () => void }) {
   const { t, i18n } = useTranslation();
   const qc = useQueryClient();
@@ -107,7 +96,7 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
             onChange={(file) =>
               file &&
               void act(async () => {
-                const p = await upload(baseId, file);
+                const p = await api<Preview>('POST', `/bases/${baseId}/imports?fileName=${encodeURIComponent(file.name)}`, file);
                 setPreview(p);
                 setMapping(p.mapping.columns);
               })

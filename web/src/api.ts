@@ -10,12 +10,17 @@ export class ApiError extends Error {
   }
 }
 
+/** JSON in and out; a File or Blob body goes as it is (an upload, streamed by the browser). */
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const raw = body instanceof Blob;
   const res = await fetch(`/api/v1${path}`, {
     method,
     credentials: 'same-origin',
-    headers: { 'accept-language': localStorage.getItem('lang') ?? 'ru', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    headers: {
+      'accept-language': localStorage.getItem('lang') ?? 'ru',
+      ...(body === undefined ? {} : { 'content-type': raw ? 'application/octet-stream' : 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: raw ? body : JSON.stringify(body) }),
   });
   if (res.status === 204) return undefined as T;
   const data = (await res.json().catch(() => ({}))) as { detail?: string; title?: string; errors?: { field: string; message: string }[] };
