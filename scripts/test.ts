@@ -13,7 +13,7 @@ import { startEmbedded } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
 
 const args = process.argv.slice(2);
-const patterns = args.length ? args : ['src/**/*.test.ts', 'test/**/*.test.ts'];
+const patterns = args.length ? args : ['src/**/*.test.ts', 'test/**/*.test.ts', 'web/src/**/*.test.ts'];
 
 let adminUrl: string;
 let stop = async () => {};

@@ -7,8 +7,9 @@ import { writeCsv } from './generate/generate.ts';
 import { serve } from './server.ts';
 import { progressBar } from './cli/progress.ts';
 import { registerImportCommand } from './import/import.cli.ts';
-import { remote, remoteTarget } from './cli/remote.ts';
+import { remote, remoteErrorText, remoteTarget } from './cli/remote.ts';
 import { exportToFile } from './export/export.service.ts';
+import { ApiError } from './client/client.ts';
 import { AppError } from './http/errors.ts';
 import { renderProblem } from './http/problem.ts';
 import type { Lang } from './i18n/messages.ts';
@@ -26,7 +27,7 @@ const program = new Command();
 program.name('kartoteka').description('Kartoteka — an open-source customer database').version('0.1.0');
 
 const fail = (e: unknown) => {
-  process.stderr.write(`kartoteka: ${(e as Error).message}\n`);
+  process.stderr.write(`kartoteka: ${e instanceof ApiError ? remoteErrorText(e) : (e as Error).message}\n`);
   process.exit(1);
 };
 
@@ -129,10 +130,10 @@ program
     let summary: { rows: number | null; size: number | null; sha256: string | null; id: number };
     if (target) {
       const api = remote(target);
-      const created = await api.request<{ id: number; jobId: number }>('POST', `/api/v1/bases/${baseId}/exports`, body);
-      await api.waitJob(created.jobId, (done, total) => total > 0 && bar.update(done, total));
-      await api.download(`/api/v1/bases/${baseId}/exports/${created.id}/file`, o.out);
-      summary = await api.request('GET', `/api/v1/bases/${baseId}/exports/${created.id}`);
+      const created = await api.call('POST /bases/{baseId}/exports', { path: { baseId }, body });
+      if (created.jobId !== null) await api.waitJob(created.jobId, (done, total) => total > 0 && bar.update(done, total));
+      await api.save(await api.raw('GET /bases/{baseId}/exports/{exportId}/file', { path: { baseId, exportId: created.id } }), o.out);
+      summary = await api.call('GET /bases/{baseId}/exports/{exportId}', { path: { baseId, exportId: created.id } });
     } else {
       const database = await openDatabase(loadConfig());
       try {

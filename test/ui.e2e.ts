@@ -36,6 +36,8 @@ async function start(): Promise<{ url: string; password: string }> {
 }
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+/** A count as the UI writes it in Russian: 10 000 (a no-break space groups the digits). */
+const ru = (n: number) => new Intl.NumberFormat('ru-RU').format(n);
 
 describe('web UI', () => {
   it('signs in, changes the one-time password, finds clients in the demo base, in Russian and English', { timeout: 180_000 }, async () => {
@@ -100,7 +102,7 @@ describe('web UI', () => {
       await page.getByRole('heading', { name: 'Базы профилей' }).waitFor();
       await page.getByTestId('base-card').filter({ hasText: 'Демо' }).getByRole('button', { name: 'Открыть' }).click();
       const count = page.getByTestId('found-count');
-      await count.getByText(/Найдено 10000 клиентов/).waitFor();
+      await count.getByText(`Найдено ${ru(10000)} клиентов`).waitFor();
       assert.ok((await page.getByRole('row').count()) > 10, 'rows are shown');
       await shot(page, '3-clients');
 
@@ -115,7 +117,7 @@ describe('web UI', () => {
         return (await r.json()) as { count: number };
       }, `${url}/api/v1/bases/1/profiles/count`);
       assert.ok(api.count > 0 && api.count < 10000, `the API finds ${api.count}`);
-      await count.getByText(new RegExp(`^Найден[оа]? ${api.count} клиент`)).waitFor();
+      await count.getByText(new RegExp(`^Найден[оа]? ${ru(api.count)} клиент`)).waitFor();
       const firstRow = page.getByRole('row').nth(1);
       assert.match((await firstRow.textContent()) ?? '', /Иван|Мария/);
       await shot(page, '4-search');
@@ -214,7 +216,7 @@ describe('web UI', () => {
       await shot(page, '8-delete');
       await del.click();
       await page.getByText('Готово, клиентов: 2').waitFor();
-      await count.getByText(new RegExp(`^Найден[оа]? ${api.count - 2} клиент`)).waitFor();
+      await count.getByText(new RegExp(`^Найден[оа]? ${ru(api.count - 2)} клиент`)).waitFor();
       assert.ok(!names.includes(((await rowsNow.nth(1).textContent()) ?? '').trim()), 'the deleted clients are gone from the table');
 
       // The filter builder: email filled AND (city = Москва OR city = Тверь), on top of the search; the count
@@ -238,7 +240,7 @@ describe('web UI', () => {
         [`${url}/api/v1/bases/1/profiles/count`, filter] as const,
       );
       assert.ok(filtered > 0 && filtered < api.count - 2, `the filter narrows the search: ${filtered}`);
-      await count.getByText(new RegExp(`^Найден[оа]? ${filtered} клиент`)).waitFor();
+      await count.getByText(new RegExp(`^Найден[оа]? ${ru(filtered)} клиент`)).waitFor();
       await fb.getByLabel('Название сегмента').fill('Москва и Тверь с email');
       await fb.getByRole('button', { name: 'Сохранить как сегмент' }).click();
       await fb.getByText('Сегмент «Москва и Тверь с email» сохранён').waitFor();
@@ -247,7 +249,7 @@ describe('web UI', () => {
       const seg = segs.items.find((x) => x.name === 'Москва и Тверь с email');
       assert.deepEqual(seg?.query, { q: ['Иван', 'Мария'], filter });
       await fb.getByRole('button', { name: 'Сбросить' }).click();
-      await count.getByText(new RegExp(`^Найден[оа]? ${api.count - 2} клиент`)).waitFor();
+      await count.getByText(new RegExp(`^Найден[оа]? ${ru(api.count - 2)} клиент`)).waitFor();
 
       await page.getByText('EN', { exact: true }).click();
       await count.getByText(new RegExp(`^${api.count - 2} clients? found`)).waitFor();

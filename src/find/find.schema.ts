@@ -49,7 +49,7 @@ export const SearchBody = z.strictObject({
 });
 
 export const SearchOut = z.object({
-  items: z.array(ProfileOut.partial()),
+  items: z.array(ProfileOut.partial().required({ id: true })),
   total: z.number().optional(),
   nextCursor: z.string().nullable(),
   notFound: z.array(z.string()).optional().describe('Pasted entries that match no profile of the base'),

@@ -209,13 +209,16 @@ function orderBy(cols: SortColumn[]): RawBuilder<unknown> {
 // ---------------------------------------------------------------------------
 
 export interface SearchResult {
-  items: Partial<Profile>[];
+  items: ProfileColumns[];
   total?: number;
   nextCursor: string | null;
   notFound?: string[];
 }
 
-function pickColumns(p: Profile, columns: string[] | undefined): Partial<Profile> {
+/** A found profile: the columns asked for, and always its id. */
+export type ProfileColumns = Partial<Profile> & { id: number };
+
+function pickColumns(p: Profile, columns: string[] | undefined): ProfileColumns {
   if (!columns?.length) return p;
   const out: Record<string, unknown> = { id: p.id };
   const custom: Record<string, unknown> = {};
@@ -226,7 +229,7 @@ function pickColumns(p: Profile, columns: string[] | undefined): Partial<Profile
     } else if (c in p) out[c] = (p as Record<string, unknown>)[c];
   }
   if (columns.some((c) => c.startsWith('fields.') || c === 'fields')) out.fields = columns.includes('fields') ? p.fields : custom;
-  return out as Partial<Profile>;
+  return out as ProfileColumns;
 }
 
 export async function search(db: Db, baseId: number, input: SearchInput, viewer?: Viewer): Promise<SearchResult> {

@@ -57,17 +57,21 @@ const errorsPath = (file: string, o: Opts, format: string) => o.errors ?? path.j
 async function viaServer(file: string, o: Opts, target: NonNullable<ReturnType<typeof remoteTarget>>): Promise<Summary> {
   const api = remote(target);
   const baseId = Number(o.base);
-  const q = new URLSearchParams({ fileName: path.basename(file), ...(o.sheet ? { sheet: o.sheet } : {}) });
-  const up = await api.upload<{ import: { id: number; format: string }; mapping: Mapping }>(`/api/v1/bases/${baseId}/imports?${q}`, file, 'application/octet-stream');
+  const up = await api.call('POST /bases/{baseId}/imports', {
+    path: { baseId },
+    query: { fileName: path.basename(file), ...(o.sheet ? { sheet: o.sheet } : {}) },
+    upload: api.fileBody(file),
+  });
+  const importId = up.import.id;
   let mapping = (parseJson('--mapping', o.mapping) as Mapping | undefined) ?? up.mapping;
-  if (o.template && !o.mapping) mapping = (await api.request<{ mapping: Mapping }>('POST', `/api/v1/bases/${baseId}/imports/${up.import.id}/preview`, { templateId: Number(o.template) })).mapping;
-  const started = await api.request<{ jobId: number }>('POST', `/api/v1/bases/${baseId}/imports/${up.import.id}/start`, settingsOf(o, mapping));
+  if (o.template && !o.mapping) mapping = (await api.call('POST /bases/{baseId}/imports/{importId}/preview', { path: { baseId, importId }, body: { templateId: Number(o.template) } })).mapping;
+  const started = await api.call('POST /bases/{baseId}/imports/{importId}/start', { path: { baseId, importId }, body: settingsOf(o, mapping) });
   const bar = o.json ? undefined : progressBar('import', 0);
-  await api.waitJob(started.jobId, (done, total) => bar?.update(done, total));
+  await api.waitJob(started.jobId!, (done, total) => bar?.update(done, total));
   bar?.done();
-  const r = await api.request<Summary & { errorsUrl: string | null; format: string }>('GET', `/api/v1/bases/${baseId}/imports/${up.import.id}`);
+  const r = await api.call('GET /bases/{baseId}/imports/{importId}', { path: { baseId, importId } });
   let errorsFile: string | null = null;
-  if (r.errorsUrl) await api.download(r.errorsUrl, (errorsFile = errorsPath(file, o, r.format)));
+  if (r.errorsUrl) await api.save(await api.raw('GET /bases/{baseId}/imports/{importId}/errors', { path: { baseId, importId } }), (errorsFile = errorsPath(file, o, r.format)));
   return { rows: r.rows, created: r.created, updated: r.updated, unchanged: r.unchanged, failed: r.failed, errorsFile };
 }
 

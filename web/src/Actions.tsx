@@ -5,31 +5,27 @@ import { Alert, Autocomplete, Button, Group, Modal, Stack, Text, TextInput } fro
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, ApiError } from './api.ts';
+import { call, ApiError, type Req, type Res } from './api.ts';
 
-interface Tag {
-  id: number;
-  name: string;
-  color: string;
-}
-export type Target = { ids: number[] } | { query: { q?: string[]; filter?: unknown } };
+type Tag = Res<'POST /bases/{baseId}/tags'>;
+export type Target = Req<'POST /bases/{baseId}/profiles/bulk'>['target'];
 
 export function ActionBar({ baseId, target, count, onDone }: { baseId: number; target: Target; count: number; onDone: (message: string) => void }) {
   const { t } = useTranslation();
   const qc = useQueryClient();
-  const tags = useQuery({ queryKey: ['tags', baseId], queryFn: () => api<{ items: Tag[] }>('GET', `/bases/${baseId}/tags`) });
+  const tags = useQuery({ queryKey: ['tags', baseId], queryFn: () => call('GET /bases/{baseId}/tags', { path: { baseId } }) });
   const [tagName, setTagName] = useState('');
   const [confirming, setConfirming] = useState(false);
   const [typed, setTyped] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const run = async (action: Record<string, unknown>) => {
+  const run = async (action: Req<'POST /bases/{baseId}/profiles/bulk'>['action']) => {
     setBusy(true);
     setError(null);
     try {
-      const r = await api<{ changed?: number; total: number; jobId?: number }>('POST', `/bases/${baseId}/profiles/bulk`, { target, action });
+      const r = await call('POST /bases/{baseId}/profiles/bulk', { path: { baseId }, body: { target, action } });
       void qc.invalidateQueries({ queryKey: ['clients', baseId] });
-      onDone(r.jobId ? t('bulk_queued', { count: r.total }) : t('bulk_done', { count: r.total }));
+      onDone('jobId' in r ? t('bulk_queued', { count: r.total }) : t('bulk_done', { count: r.total }));
       return true;
     } catch (e) {
       setError(e instanceof ApiError ? e.message : String(e));
@@ -44,7 +40,7 @@ export function ActionBar({ baseId, target, count, onDone }: { baseId: number; t
     let id = tags.data?.items.find((x) => x.name.toLowerCase() === name.toLowerCase())?.id;
     if (id === undefined) {
       try {
-        id = (await api<Tag>('POST', `/bases/${baseId}/tags`, { name })).id;
+        id = (await call('POST /bases/{baseId}/tags', { path: { baseId }, body: { name } })).id;
         void qc.invalidateQueries({ queryKey: ['tags', baseId] });
       } catch (e) {
         setError(e instanceof ApiError ? e.message : String(e));

@@ -4,7 +4,7 @@ import { Alert, AppShell, Button, Group, SegmentedControl, Title } from '@mantin
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, ApiError, type Me } from './api.ts';
+import { call, ApiError, type Me } from './api.ts';
 import { Bases } from './Bases.tsx';
 import { Clients } from './Clients.tsx';
 import { ChangePassword, SignIn } from './SignIn.tsx';
@@ -26,7 +26,7 @@ function useHashBase(): [number | null, (id: number | null) => void] {
 export function App() {
   const { t, i18n } = useTranslation();
   const qc = useQueryClient();
-  const me = useQuery({ queryKey: ['me'], queryFn: () => api<Me>('GET', '/auth/me') });
+  const me = useQuery({ queryKey: ['me'], queryFn: () => call('GET /auth/me') });
   const [baseId, setBaseId] = useHashBase();
   const setLang = (lang: string) => {
     localStorage.setItem('lang', lang);
@@ -52,7 +52,7 @@ export function App() {
               <Button
                 variant="subtle"
                 onClick={async () => {
-                  await api('POST', '/auth/logout');
+                  await call('POST /auth/logout');
                   qc.clear();
                   setBaseId(null);
                   void qc.invalidateQueries({ queryKey: ['me'] });

@@ -5,7 +5,7 @@ import { Alert, Button, Checkbox, Group, Modal, Select, Stack, Stepper, Table, T
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, ApiError } from './api.ts';
+import { call, ApiError } from './api.ts';
 
 const TYPES = ['string', 'int', 'float', 'date', 'boolean', 'list', 'ip', 'tags'] as const;
 interface NewField {
@@ -52,7 +52,7 @@ export function BaseWizard({ opened, onClose, onCreated }: { opened: boolean; on
       let id = baseId;
       if (id === null) {
         const s = Object.fromEntries(Object.entries(sender).filter(([, v]) => v.trim()));
-        const b = await api<{ id: number }>('POST', '/bases', { name, description, phoneRegion: region, emailsConsented: consent, ...(Object.keys(s).length ? { sender: s } : {}) });
+        const b = await call('POST /bases', { body: { name, description, phoneRegion: region, emailsConsented: consent, ...(Object.keys(s).length ? { sender: s } : {}) } });
         id = b.id;
         setBaseId(id);
       }
@@ -60,7 +60,7 @@ export function BaseWizard({ opened, onClose, onCreated }: { opened: boolean; on
       for (const [i, f] of fields.entries()) {
         try {
           const opts = f.options.split(',').map((o) => o.trim()).filter(Boolean);
-          await api('POST', `/bases/${id}/fields`, { key: f.key, type: f.type, label: { ru: f.label }, ...(f.type === 'list' ? { listMode: 'static', options: opts } : {}) });
+          await call('POST /bases/{baseId}/fields', { path: { baseId: id }, body: { key: f.key, type: f.type, label: { ru: f.label }, ...(f.type === 'list' ? { listMode: 'static', options: opts } : {}) } });
         } catch (e) {
           failed[i] = e instanceof ApiError ? [e.message, ...e.fields.map((x) => x.message)].join(' ') : String(e);
         }

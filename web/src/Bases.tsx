@@ -2,12 +2,12 @@ import { Alert, Button, Card, Group, Loader, SimpleGrid, Text, Title } from '@ma
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, type Base } from './api.ts';
+import { call, type Base } from './api.ts';
 import { BaseWizard } from './BaseWizard.tsx';
 
 export function Bases({ onOpen }: { onOpen: (id: number) => void }) {
   const { t } = useTranslation();
-  const bases = useQuery({ queryKey: ['bases'], queryFn: () => api<{ items: Base[] }>('GET', '/bases') });
+  const bases = useQuery({ queryKey: ['bases'], queryFn: () => call('GET /bases') });
   const [creating, setCreating] = useState(false);
   return (
     <>

@@ -4,44 +4,29 @@ import { Alert, Badge, Button, Drawer, Group, Loader, SimpleGrid, Stack, Text, T
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, ApiError, type Profile } from './api.ts';
-import { formatDate } from './i18n.ts';
+import { call, ApiError, type Profile, type Res } from './api.ts';
+import { formatDate as inputDate } from './format.ts';
+import { formatDateTime } from './i18n.ts';
 
 const EDITABLE = ['lastName', 'firstName', 'middleName', 'phone', 'email', 'cardNumber', 'birthDate', 'city'] as const;
 type Editable = (typeof EDITABLE)[number];
 
-interface Full extends Profile {
-  kind: 'member' | 'subscriber';
-  registrationSource: string | null;
-  pointOfSale: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-interface Event {
-  id: number;
-  at: string;
-  actor: string;
-  action: 'created' | 'updated' | 'merged';
-  changes: Record<string, unknown>;
-}
-
-/** A moment in the browser's time zone: 22.11.2026 17:54. */
-const when = (iso: string) => new Date(iso).toLocaleString('ru-RU', { day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit' }).replace(',', '');
+type Event = Res<'GET /bases/{baseId}/profiles/{id}/events'>['items'][number];
 
 export function ClientCard({ baseId, id, onClose }: { baseId: number; id: number | null; onClose: () => void }) {
   const { t } = useTranslation();
   const qc = useQueryClient();
-  const profile = useQuery({ queryKey: ['profile', baseId, id], enabled: id !== null, queryFn: () => api<Full>('GET', `/bases/${baseId}/profiles/${id}`) });
-  const events = useQuery({ queryKey: ['events', baseId, id], enabled: id !== null, queryFn: () => api<{ items: Event[] }>('GET', `/bases/${baseId}/profiles/${id}/events`) });
+  const profile = useQuery({ queryKey: ['profile', baseId, id], enabled: id !== null, queryFn: () => call('GET /bases/{baseId}/profiles/{id}', { path: { baseId, id: id! } }) });
+  const events = useQuery({ queryKey: ['events', baseId, id], enabled: id !== null, queryFn: () => call('GET /bases/{baseId}/profiles/{id}/events', { path: { baseId, id: id! } }) });
   const [form, setForm] = useState<Partial<Record<Editable, string>>>({});
   useEffect(() => {
-    if (profile.data) setForm(Object.fromEntries(EDITABLE.map((k) => [k, (k === 'birthDate' ? formatDate(profile.data[k]) : profile.data[k]) ?? ''])));
+    if (profile.data) setForm(Object.fromEntries(EDITABLE.map((k) => [k, (k === 'birthDate' ? inputDate(profile.data[k]) : profile.data[k]) ?? ''])));
   }, [profile.data]);
   const save = useMutation({
     mutationFn: () => {
       const p = profile.data!;
-      const changed = EDITABLE.filter((k) => (form[k] ?? '') !== ((k === 'birthDate' ? formatDate(p[k]) : p[k]) ?? ''));
-      return api<Full>('PATCH', `/bases/${baseId}/profiles/${id}`, Object.fromEntries(changed.map((k) => [k, form[k] === '' ? null : form[k]])));
+      const changed = EDITABLE.filter((k) => (form[k] ?? '') !== ((k === 'birthDate' ? inputDate(p[k]) : p[k]) ?? ''));
+      return call('PATCH /bases/{baseId}/profiles/{id}', { path: { baseId, id: id! }, body: Object.fromEntries(changed.map((k) => [k, form[k] === '' ? null : form[k]])) });
     },
     onSuccess: () => {
       void qc.invalidateQueries({ queryKey: ['profile', baseId, id] });
@@ -76,12 +61,12 @@ export function ClientCard({ baseId, id, onClose }: { baseId: number; id: number
             </Button>
           </Group>
           <Text size="sm" c="dimmed">
-            {t('created')}: {when(p.createdAt)} · {t('updated')}: {when(p.updatedAt)}
+            {t('created')}: {formatDateTime(p.createdAt)} · {t('updated')}: {formatDateTime(p.updatedAt)}
           </Text>
           <Title order={4}>{t('timeline')}</Title>
           <Timeline bulletSize={14} lineWidth={2} data-testid="timeline">
             {events.data?.items.map((e) => (
-              <Timeline.Item key={e.id} title={`${t(`ev_${e.action}`)} · ${when(e.at)} · ${e.actor}`}>
+              <Timeline.Item key={e.id} title={`${t(`ev_${e.action}`)} · ${formatDateTime(e.at)} · ${e.actor}`}>
                 <Text size="xs" c="dimmed">
                   {Object.keys(e.changes).join(', ')}
                 </Text>

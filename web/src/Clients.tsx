@@ -5,7 +5,7 @@ import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, type Base, type Page, type Profile } from './api.ts';
+import { call, type Base, type Page, type Profile } from './api.ts';
 import { ActionBar } from './Actions.tsx';
 import { ClientCard } from './Card.tsx';
 import { FilterBuilder, type ApiFilter } from './Filter.tsx';
@@ -30,20 +30,20 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
   const [allFound, setAllFound] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
   const [filter, setFilter] = useState<{ filter: ApiFilter; label: string } | null>(null);
-  const base = useQuery({ queryKey: ['base', baseId], queryFn: () => api<Base>('GET', `/bases/${baseId}`) });
+  const base = useQuery({ queryKey: ['base', baseId], queryFn: () => call('GET /bases/{baseId}', { path: { baseId } }) });
   const values = text.trim() ? [...chips, text.trim()] : chips;
   const pages = useInfiniteQuery({
     queryKey: ['clients', baseId, values, filter?.filter],
     initialPageParam: null as string | null,
     queryFn: ({ pageParam }) =>
-      api<Page>('POST', `/bases/${baseId}/profiles/search`, {
+      call('POST /bases/{baseId}/profiles/search', { path: { baseId }, body: {
         ...(values.length ? { q: values } : {}),
         ...(filter ? { filter: filter.filter } : {}),
         limit: 200,
         columns: COLUMNS,
         withTotal: pageParam === null,
         ...(pageParam ? { cursor: pageParam } : {}),
-      }),
+      } }),
     getNextPageParam: (last) => last.nextCursor,
   });
   const rows = pages.data?.pages.flatMap((p) => p.items) ?? [];

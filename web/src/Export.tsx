@@ -4,43 +4,27 @@ import { Alert, Anchor, Button, Modal, Progress, SegmentedControl, Stack, Table,
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, ApiError } from './api.ts';
+import { formatDateTime } from './i18n.ts';
+import { call, ApiError, type Res, type SearchQuery } from './api.ts';
 
-interface Created {
-  id: number;
-  jobId: number | null;
-  fileName: string;
-  link: string;
-}
-interface LogItem {
-  id: number;
-  actor: string;
-  format: string;
-  status: string;
-  rows: number | null;
-  fileName: string;
-  createdAt: string;
-  downloadUrl: string | null;
-}
-interface Job {
-  status: string;
-  progress: { done: number; total: number };
-}
+type Created = Res<'POST /bases/{baseId}/exports'>;
+type LogItem = Res<'GET /bases/{baseId}/exports'>['items'][number];
+type Job = Res<'GET /jobs/{jobId}'>;
 
-export function ExportDialog({ baseId, query, opened, onClose }: { baseId: number; query: { q?: string[]; filter?: unknown }; opened: boolean; onClose: () => void }) {
+export function ExportDialog({ baseId, query, opened, onClose }: { baseId: number; query: SearchQuery; opened: boolean; onClose: () => void }) {
   const { t } = useTranslation();
-  const [format, setFormat] = useState('xlsx');
+  const [format, setFormat] = useState<'xlsx' | 'csv'>('xlsx');
   const [created, setCreated] = useState<Created | null>(null);
   const [job, setJob] = useState<Job | null>(null);
   const [error, setError] = useState<string | null>(null);
   const qc = useQueryClient();
-  const log = useQuery({ queryKey: ['exports', baseId], enabled: opened, queryFn: () => api<{ items: LogItem[] }>('GET', `/bases/${baseId}/exports`) });
+  const log = useQuery({ queryKey: ['exports', baseId], enabled: opened, queryFn: () => call('GET /bases/{baseId}/exports', { path: { baseId } }) });
   useEffect(() => {
     if (job?.status === 'done') void qc.invalidateQueries({ queryKey: ['exports', baseId] });
   }, [job?.status, baseId, qc]);
   useEffect(() => {
-    if (!created?.jobId || job?.status === 'done' || job?.status === 'failed') return;
-    const timer = setTimeout(() => void api<Job>('GET', `/jobs/${created.jobId}`).then(setJob), job ? 500 : 100);
+    if (!created || created.jobId === null || job?.status === 'done' || job?.status === 'failed') return;
+    const timer = setTimeout(() => void call('GET /jobs/{jobId}', { path: { jobId: created.jobId! } }).then(setJob), job ? 500 : 100);
     return () => clearTimeout(timer);
   }, [created, job]);
   const close = () => {
@@ -52,7 +36,7 @@ export function ExportDialog({ baseId, query, opened, onClose }: { baseId: numbe
   const start = async () => {
     setError(null);
     try {
-      setCreated(await api<Created>('POST', `/bases/${baseId}/exports`, { format, ...(format === 'csv' ? { dialect: 'excel-ru' } : {}), query }));
+      setCreated(await call('POST /bases/{baseId}/exports', { path: { baseId }, body: { format, ...(format === 'csv' ? { dialect: 'excel-ru' } : {}), query } }));
     } catch (e) {
       setError(e instanceof ApiError ? e.message : String(e));
     }
@@ -65,7 +49,7 @@ export function ExportDialog({ baseId, query, opened, onClose }: { baseId: numbe
         <Text size="sm">{query.q?.length || query.filter ? t('exp_found') : t('exp_all')}</Text>
         {!created && (
           <>
-            <SegmentedControl value={format} onChange={setFormat} data={[{ value: 'xlsx', label: 'Excel (XLSX)' }, { value: 'csv', label: t('exp_csv') }]} />
+            <SegmentedControl value={format} onChange={(v) => setFormat(v as 'xlsx' | 'csv')} data={[{ value: 'xlsx', label: 'Excel (XLSX)' }, { value: 'csv', label: t('exp_csv') }]} />
             <Button onClick={() => void start()}>{t('exp_start')}</Button>
           </>
         )}
@@ -87,7 +71,7 @@ export function ExportDialog({ baseId, query, opened, onClose }: { baseId: numbe
               <Table.Tbody>
                 {log.data.items.slice(0, 10).map((e) => (
                   <Table.Tr key={e.id}>
-                    <Table.Td>{new Date(e.createdAt).toLocaleString('ru-RU')}</Table.Td>
+                    <Table.Td>{formatDateTime(e.createdAt)}</Table.Td>
                     <Table.Td>{e.actor}</Table.Td>
                     <Table.Td>{e.format.toUpperCase()}</Table.Td>
                     <Table.Td>{e.rows === null ? t(`status_${e.status}`, { defaultValue: e.status }) : t('exp_rows', { count: e.rows })}</Table.Td>

@@ -5,14 +5,9 @@ import { Alert, Button, Card, Group, SegmentedControl, Select, Stack, Text, Text
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, ApiError } from './api.ts';
+import { call, ApiError, type Res } from './api.ts';
 
-interface FilterField {
-  field: string;
-  type: string;
-  ops: string[];
-  label: { ru: string; en: string };
-}
+type FilterField = Res<'GET /bases/{baseId}/filter-fields'>['items'][number];
 interface Cond {
   kind: 'cond';
   field: string;
@@ -24,13 +19,7 @@ interface Grp {
   join: 'and' | 'or';
   items: Cond[];
 }
-interface Segment {
-  id: number;
-  name: string;
-  kind: string;
-  query: { q?: string[]; filter?: unknown } | null;
-  count: number | null;
-}
+type Segment = Res<'GET /bases/{baseId}/segments'>['items'][number];
 export type ApiFilter = Record<string, unknown>;
 
 const NO_VALUE = new Set(['isEmpty', 'isNotEmpty', 'birthdayThisMonth']);
@@ -51,8 +40,8 @@ export function FilterBuilder({ baseId, query, onApply }: { baseId: number; quer
   const { t, i18n } = useTranslation();
   const qc = useQueryClient();
   const lang = i18n.language === 'en' ? 'en' : 'ru';
-  const meta = useQuery({ queryKey: ['filter-fields', baseId], queryFn: () => api<{ items: FilterField[] }>('GET', `/bases/${baseId}/filter-fields`) });
-  const segments = useQuery({ queryKey: ['segments', baseId], queryFn: () => api<{ items: Segment[] }>('GET', `/bases/${baseId}/segments`) });
+  const meta = useQuery({ queryKey: ['filter-fields', baseId], queryFn: () => call('GET /bases/{baseId}/filter-fields', { path: { baseId } }) });
+  const segments = useQuery({ queryKey: ['segments', baseId], queryFn: () => call('GET /bases/{baseId}/segments', { path: { baseId } }) });
   const fields = new Map((meta.data?.items ?? []).map((f) => [f.field, f]));
   const [join, setJoin] = useState<'and' | 'or'>('and');
   const [items, setItems] = useState<(Cond | Grp)[]>([]);
@@ -135,7 +124,7 @@ export function FilterBuilder({ baseId, query, onApply }: { baseId: number; quer
               setError(null);
               try {
                 const filter = build();
-                await api('POST', `/bases/${baseId}/segments`, { name: name.trim(), kind: 'dynamic', query: { ...query, ...(filter ? { filter } : {}) } });
+                await call('POST /bases/{baseId}/segments', { path: { baseId }, body: { name: name.trim(), kind: 'dynamic', query: { ...query, ...(filter ? { filter } : {}) } } });
                 setSaved(name.trim());
                 setName('');
                 void qc.invalidateQueries({ queryKey: ['segments', baseId] });

@@ -5,42 +5,21 @@ import { Alert, Anchor, Button, Checkbox, FileInput, Group, Modal, Progress, Seg
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, ApiError } from './api.ts';
+import { formatDateTime } from './i18n.ts';
+import { call, ApiError, type Res, type SearchQuery } from './api.ts';
 
-interface Field {
-  key: string;
-  standard: boolean;
-  readOnly: boolean;
-  label: { ru: string; en: string };
-}
-interface ImportRec {
-  id: number;
-  status: string;
-  headers: string[];
-  rows: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  failed: number;
-  dryRun: boolean;
-  progress: { rows: number; total: number; rowsPerSecond: number; etaSeconds: number | null };
-  errorsUrl: string | null;
-}
-interface Preview {
-  import: ImportRec;
-  mapping: { columns: (string | null)[] };
-  problems: { field: string; message: string }[];
-  rows: { line: number; values: Record<string, unknown>; errors: { column: number; message: string }[] }[];
-}
+type Field = Res<'GET /bases/{baseId}/fields'>['items'][number];
+type ImportRec = Res<'GET /bases/{baseId}/imports/{importId}'>;
+type Preview = Res<'POST /bases/{baseId}/imports/{importId}/preview'>;
 
 export function ImportWizard({ baseId, opened, onClose }: { baseId: number; opened: boolean; onClose: () => void }) {
   const { t, i18n } = useTranslation();
   const qc = useQueryClient();
   const lang = i18n.language === 'en' ? 'en' : 'ru';
-  const fields = useQuery({ queryKey: ['fields', baseId], queryFn: () => api<{ items: Field[] }>('GET', `/bases/${baseId}/fields`), enabled: opened });
+  const fields = useQuery({ queryKey: ['fields', baseId], queryFn: () => call('GET /bases/{baseId}/fields', { path: { baseId } }), enabled: opened });
   const [preview, setPreview] = useState<Preview | null>(null);
   const [mapping, setMapping] = useState<(string | null)[]>([]);
-  const [mode, setMode] = useState('upsert');
+  const [mode, setMode] = useState<'upsert' | 'create' | 'update'>('upsert');
   const [dryRun, setDryRun] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -77,7 +56,7 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
       }
       return;
     }
-    const timer = setTimeout(() => void api<ImportRec>('GET', `/bases/${baseId}/imports/${running.id}`).then(setRunning), 500);
+    const timer = setTimeout(() => void call('GET /bases/{baseId}/imports/{importId}', { path: { baseId, importId: running.id } }).then(setRunning), 500);
     return () => clearTimeout(timer);
   }, [running, baseId, qc]);
 
@@ -96,7 +75,7 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
             onChange={(file) =>
               file &&
               void act(async () => {
-                const p = await api<Preview>('POST', `/bases/${baseId}/imports?fileName=${encodeURIComponent(file.name)}`, file);
+                const p = await call('POST /bases/{baseId}/imports', { path: { baseId }, query: { fileName: file.name }, upload: file });
                 setPreview(p);
                 setMapping(p.mapping.columns);
               })
@@ -143,12 +122,12 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
               </Table.Tbody>
             </Table>
             <Group>
-              <Button variant="default" loading={busy} onClick={() => void act(async () => setPreview(await api<Preview>('POST', `/bases/${baseId}/imports/${preview.import.id}/preview`, { mapping: { columns: mapping } })))}>
+              <Button variant="default" loading={busy} onClick={() => void act(async () => setPreview(await call('POST /bases/{baseId}/imports/{importId}/preview', { path: { baseId, importId: preview.import.id }, body: { mapping: { columns: mapping } } })))}>
                 {t('imp_check')}
               </Button>
-              <SegmentedControl value={mode} onChange={setMode} data={[{ value: 'upsert', label: t('imp_upsert') }, { value: 'create', label: t('imp_create') }, { value: 'update', label: t('imp_update') }]} />
+              <SegmentedControl value={mode} onChange={(v) => setMode(v as typeof mode)} data={[{ value: 'upsert', label: t('imp_upsert') }, { value: 'create', label: t('imp_create') }, { value: 'update', label: t('imp_update') }]} />
               <Checkbox label={t('imp_dry')} checked={dryRun} onChange={(e) => setDryRun(e.currentTarget.checked)} />
-              <Button loading={busy} onClick={() => void act(async () => setRunning(await api<ImportRec>('POST', `/bases/${baseId}/imports/${preview.import.id}/start`, { mapping: { columns: mapping }, mode, dryRun })))}>
+              <Button loading={busy} onClick={() => void act(async () => setRunning(await call('POST /bases/{baseId}/imports/{importId}/start', { path: { baseId, importId: preview.import.id }, body: { mapping: { columns: mapping }, mode, dryRun } })))}>
                 {t('imp_start')}
               </Button>
             </Group>
@@ -184,16 +163,12 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
   );
 }
 
-interface HistoryItem extends Omit<ImportRec, 'headers' | 'progress'> {
-  fileName: string;
-  actor: string;
-  uploadedAt: string;
-}
+type HistoryItem = Res<'GET /bases/{baseId}/imports'>['items'][number];
 
 /** The import log: who imported which file when, and with what result. */
 function ImportHistory({ baseId }: { baseId: number }) {
   const { t } = useTranslation();
-  const list = useQuery({ queryKey: ['imports', baseId], queryFn: () => api<{ items: HistoryItem[] }>('GET', `/bases/${baseId}/imports?limit=10`) });
+  const list = useQuery({ queryKey: ['imports', baseId], queryFn: () => call('GET /bases/{baseId}/imports', { path: { baseId }, query: { limit: 10 } }) });
   if (!list.data?.items.length) return null;
   return (
     <Table withTableBorder data-testid="import-history">
@@ -208,7 +183,7 @@ function ImportHistory({ baseId }: { baseId: number }) {
       <Table.Tbody>
         {list.data.items.map((i) => (
           <Table.Tr key={i.id}>
-            <Table.Td>{new Date(i.uploadedAt).toLocaleString('ru-RU')}</Table.Td>
+            <Table.Td>{formatDateTime(i.uploadedAt)}</Table.Td>
             <Table.Td>{i.fileName}{i.dryRun ? ` (${t('hist_dry')})` : ''}</Table.Td>
             <Table.Td>{i.actor}</Table.Td>
             <Table.Td>

@@ -1,7 +1,7 @@
 import { Alert, Button, Card, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, ApiError } from './api.ts';
+import { call, ApiError } from './api.ts';
 
 function useSubmit(onDone: () => void, work: () => Promise<unknown>) {
   const [error, setError] = useState<ApiError | null>(null);
@@ -27,7 +27,7 @@ export function SignIn({ onDone }: { onDone: () => void }) {
   const { t } = useTranslation();
   const [login, setLogin] = useState('admin');
   const [password, setPassword] = useState('');
-  const s = useSubmit(onDone, () => api('POST', '/auth/login', { login, password }));
+  const s = useSubmit(onDone, () => call('POST /auth/login', { body: { login, password } }));
   return (
     <Card withBorder maw={420} mx="auto" mt="xl" component="form" onSubmit={s.submit}>
       <Stack>
@@ -47,7 +47,7 @@ export function ChangePassword({ onDone }: { onDone: () => void }) {
   const { t } = useTranslation();
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
-  const s = useSubmit(onDone, () => api('POST', '/auth/password', { currentPassword: current, newPassword: next }));
+  const s = useSubmit(onDone, () => call('POST /auth/password', { body: { currentPassword: current, newPassword: next } }));
   return (
     <Card withBorder maw={420} mx="auto" mt="xl" component="form" onSubmit={s.submit}>
       <Stack>

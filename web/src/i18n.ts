@@ -1,6 +1,9 @@
 // Russian first, English as a switch; plural forms by i18next (Intl.PluralRules).
 import i18n from 'i18next';
 import { initReactI18next } from 'react-i18next';
+import * as format from './format.ts';
+import * as actions from './strings/actions.ts';
+import * as bases from './strings/bases.ts';
 
 const ru = {
   appName: 'Картотека',
@@ -16,10 +19,10 @@ const ru = {
   open: 'Открыть',
   back: 'Все базы',
   search: 'Поиск: имя, телефон, email, карта… Enter добавляет значение',
-  found_one: 'Найден {{count}} клиент',
-  found_few: 'Найдено {{count}} клиента',
-  found_many: 'Найдено {{count}} клиентов',
-  found_other: 'Найдено {{count}} клиента',
+  found_one: 'Найден {{count, number}} клиент',
+  found_few: 'Найдено {{count, number}} клиента',
+  found_many: 'Найдено {{count, number}} клиентов',
+  found_other: 'Найдено {{count, number}} клиента',
   nothing: 'Никого не нашли. Уберите часть условий поиска.',
   loading: 'Загрузка…',
   retry: 'Повторить',
@@ -84,19 +87,19 @@ const ru = {
   exp_download: 'Скачать {{name}}',
   exp_failed: 'Выгрузка прервалась: попробуйте ещё раз',
   selectAll: 'Выбрать всех найденных',
-  selected_one: 'Выбран {{count}} клиент',
-  selected_few: 'Выбрано {{count}} клиента',
-  selected_many: 'Выбрано {{count}} клиентов',
-  selected_other: 'Выбрано {{count}} клиента',
+  selected_one: 'Выбран {{count, number}} клиент',
+  selected_few: 'Выбрано {{count, number}} клиента',
+  selected_many: 'Выбрано {{count, number}} клиентов',
+  selected_other: 'Выбрано {{count, number}} клиента',
   bulk_tag_placeholder: 'Тег: выберите или введите новый',
   bulk_add_tag: 'Добавить тег',
   bulk_delete: 'Удалить',
-  bulk_delete_title: 'Удаление клиентов: {{count}}',
+  bulk_delete_title: 'Удаление клиентов: {{count, number}}',
   bulk_delete_text: 'Клиенты будут удалены вместе с историей. Это нельзя отменить.',
   bulk_delete_type: 'Чтобы подтвердить, введите УДАЛИТЬ',
-  bulk_delete_confirm: 'Удалить клиентов: {{count}}',
-  bulk_done: 'Готово, клиентов: {{count}}',
-  bulk_queued: 'Выполняется в фоне, клиентов: {{count}}',
+  bulk_delete_confirm: 'Удалить клиентов: {{count, number}}',
+  bulk_done: 'Готово, клиентов: {{count, number}}',
+  bulk_queued: 'Выполняется в фоне, клиентов: {{count, number}}',
   flt_title: 'Фильтр',
   flt_and: 'И',
   flt_or: 'ИЛИ',
@@ -130,10 +133,10 @@ const ru = {
   status_failed: 'прервался',
   status_cancelled: 'отменён',
   exp_log: 'Журнал выгрузок',
-  exp_rows_one: '{{count}} строка',
-  exp_rows_few: '{{count}} строки',
-  exp_rows_many: '{{count}} строк',
-  exp_rows_other: '{{count}} строки',
+  exp_rows_one: '{{count, number}} строка',
+  exp_rows_few: '{{count, number}} строки',
+  exp_rows_many: '{{count, number}} строк',
+  exp_rows_other: '{{count, number}} строки',
   bw_title: 'Новая база профилей',
   bw_step1: 'Основные настройки',
   bw_step2: 'Поля',
@@ -200,10 +203,10 @@ const en: typeof ru = {
   open: 'Open',
   back: 'All bases',
   search: 'Search: name, phone, email, card… Enter adds a value',
-  found_one: '{{count}} client found',
-  found_few: '{{count}} clients found',
-  found_many: '{{count}} clients found',
-  found_other: '{{count}} clients found',
+  found_one: '{{count, number}} client found',
+  found_few: '{{count, number}} clients found',
+  found_many: '{{count, number}} clients found',
+  found_other: '{{count, number}} clients found',
   nothing: 'Nobody found. Remove some of the search terms.',
   loading: 'Loading…',
   retry: 'Retry',
@@ -268,19 +271,19 @@ const en: typeof ru = {
   exp_download: 'Download {{name}}',
   exp_failed: 'The export stopped: try again',
   selectAll: 'Select all found',
-  selected_one: '{{count}} client selected',
-  selected_few: '{{count}} clients selected',
-  selected_many: '{{count}} clients selected',
-  selected_other: '{{count}} clients selected',
+  selected_one: '{{count, number}} client selected',
+  selected_few: '{{count, number}} clients selected',
+  selected_many: '{{count, number}} clients selected',
+  selected_other: '{{count, number}} clients selected',
   bulk_tag_placeholder: 'Tag: choose or type a new one',
   bulk_add_tag: 'Add tag',
   bulk_delete: 'Delete',
-  bulk_delete_title: 'Delete clients: {{count}}',
+  bulk_delete_title: 'Delete clients: {{count, number}}',
   bulk_delete_text: 'The clients will be deleted with their history. This cannot be undone.',
   bulk_delete_type: 'To confirm, type DELETE',
-  bulk_delete_confirm: 'Delete clients: {{count}}',
-  bulk_done: 'Done, clients: {{count}}',
-  bulk_queued: 'Running in the background, clients: {{count}}',
+  bulk_delete_confirm: 'Delete clients: {{count, number}}',
+  bulk_done: 'Done, clients: {{count, number}}',
+  bulk_queued: 'Running in the background, clients: {{count, number}}',
   flt_title: 'Filter',
   flt_and: 'AND',
   flt_or: 'OR',
@@ -314,10 +317,10 @@ const en: typeof ru = {
   status_failed: 'failed',
   status_cancelled: 'cancelled',
   exp_log: 'Export log',
-  exp_rows_one: '{{count}} row',
-  exp_rows_few: '{{count}} rows',
-  exp_rows_many: '{{count}} rows',
-  exp_rows_other: '{{count}} rows',
+  exp_rows_one: '{{count, number}} row',
+  exp_rows_few: '{{count, number}} rows',
+  exp_rows_many: '{{count, number}} rows',
+  exp_rows_other: '{{count, number}} rows',
   bw_title: 'A new profile base',
   bw_step1: 'Basic settings',
   bw_step2: 'Fields',
@@ -372,13 +375,17 @@ const en: typeof ru = {
 };
 
 void i18n.use(initReactI18next).init({
-  resources: { ru: { translation: ru }, en: { translation: en } },
+  resources: { ru: { translation: { ...ru, ...bases.ru, ...actions.ru } }, en: { translation: { ...en, ...bases.en, ...actions.en } } },
   lng: localStorage.getItem('lang') ?? 'ru',
   fallbackLng: 'ru',
   interpolation: { escapeValue: false },
 });
 
-/** Dates as Russians write them: 05.03.2026. */
-export const formatDate = (iso: string | null | undefined) => (iso ? iso.slice(0, 10).split('-').reverse().join('.') : '');
+const lang = (): format.Lang => (i18n.language === 'en' ? 'en' : 'ru');
+/** The formats of format.ts in the UI's current language. */
+export const formatDate = (iso: string | null | undefined) => format.formatDate(iso, lang());
+export const formatDateTime = (iso: string | null | undefined) => format.formatDateTime(iso, lang());
+export const formatNumber = (n: number | null | undefined) => format.formatNumber(n, lang());
+export const formatMoney = (n: number | null | undefined) => format.formatMoney(n, lang());
 
 export default i18n;
