@@ -90,7 +90,7 @@ describe('web UI', () => {
       await wiz.getByLabel('Email отправителя').fill('salon@example.ru');
       await wiz.getByRole('button', { name: 'Далее' }).click();
       await wiz.getByRole('button', { name: 'Создать' }).click();
-      await page.getByText('Никого не нашли', { exact: false }).waitFor();
+      await page.getByText('В базе пока нет клиентов', { exact: false }).waitFor();
       const created = await page.evaluate(async (u) => {
         const bases = (await (await fetch(`${u}/bases`)).json()) as { items: { id: number; name: string; sender: { email: string | null } }[] };
         const b = bases.items.find((x) => x.name === 'Салон красоты')!;
@@ -127,7 +127,7 @@ describe('web UI', () => {
       const drawer = page.getByRole('dialog');
       await drawer.getByText('Карточка клиента').waitFor();
       const id = await page.evaluate(async (u) => {
-        const r = await fetch(u, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: ['Иван', 'Мария'], limit: 1 }) });
+        const r = await fetch(u, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: ['Иван', 'Мария'], limit: 1, sort: [{ field: 'createdAt', dir: 'desc' }] }) });
         return ((await r.json()) as { items: { id: number }[] }).items[0]!.id;
       }, `${url}/api/v1/bases/1/profiles/search`);
       await drawer.getByLabel('Email').fill('not-an-email');
@@ -252,7 +252,7 @@ describe('web UI', () => {
       await count.getByText(new RegExp(`^Найден[оа]? ${ru(api.count - 2)} клиент`)).waitFor();
 
       await page.getByText('EN', { exact: true }).click();
-      await count.getByText(new RegExp(`^${api.count - 2} clients? found`)).waitFor();
+      await count.getByText(new RegExp(`^${new Intl.NumberFormat('en-GB').format(api.count - 2)} clients? found`)).waitFor();
       await page.getByRole('button', { name: /Sign out/ }).click();
       await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     } finally {

@@ -1,80 +1,119 @@
-// The filter builder: conditions joined by AND or OR, and groups of conditions with their own AND/OR
-// (one level deep: "city is Москва AND (birthday this month OR tag VIP)"). Fields and their operators
-// come from the API (/filter-fields); a filter can be saved as a segment, and a saved one opened.
-import { Alert, Button, Card, Group, SegmentedControl, Select, Stack, Text, TextInput } from '@mantine/core';
+// The filter builder: conditions joined by AND or OR, and groups of conditions with their own AND/OR.
+// Fields and operators come from the API (/filter-fields); values of lists, tags and enums are
+// checkboxes with how many clients have each. A filter is saved as a segment; a saved one opens back
+// into the builder. The state rules live in filterState.ts.
+import { Alert, Badge, Button, Card, Checkbox, Group, ScrollArea, SegmentedControl, Select, Stack, Text, TextInput } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { call, ApiError, type Res } from './api.ts';
+import { call, ApiError, type SearchQuery } from './api.ts';
+import { changeField, changeOp, fromApi, isCheckboxCond, LIST_OPS, newCond, NO_VALUE, toApi, updateCond, type ApiFilter, type BuilderState, type Cond, type FieldMeta } from './filterState.ts';
+import { formatNumber } from './i18n.ts';
+import type { FilterField } from './Table.tsx';
 
-type FilterField = Res<'GET /bases/{baseId}/filter-fields'>['items'][number];
-interface Cond {
-  kind: 'cond';
-  field: string;
-  op: string;
-  value: string;
+export type { ApiFilter };
+
+/** The values a checkbox condition offers: tags with colours, list options and used values with counts, enum values. */
+function ValueChecks({ baseId, field, cond, onChange }: { baseId: number; field: FilterField; cond: Cond; onChange: (values: string[]) => void }) {
+  const { t } = useTranslation();
+  const custom = field.field.startsWith('fields.');
+  const tags = useQuery({ queryKey: ['tags', baseId, 'counts'], enabled: field.type === 'tags', queryFn: () => call('GET /bases/{baseId}/tags', { path: { baseId }, query: { withCounts: 'true' } }) });
+  const used = useQuery({
+    queryKey: ['field-values', baseId, field.field],
+    enabled: custom,
+    queryFn: () => call('GET /bases/{baseId}/fields/{key}/values', { path: { baseId, key: field.field.slice(7) } }),
+  });
+  let options: { value: string; label: string; count?: number; color?: string }[];
+  if (field.type === 'tags') options = (tags.data?.items ?? []).map((x) => ({ value: String(x.id), label: x.name, count: x.count, color: x.color }));
+  else {
+    const counts = new Map((used.data?.items ?? []).map((x) => [x.value, x.count]));
+    const values = [...new Set([...(field.values ?? []), ...counts.keys()])];
+    options = values.map((v) => ({ value: v, label: field.type === 'enum' ? t(`enum_${field.field}_${v}`, { defaultValue: v }) : v, ...(custom ? { count: counts.get(v) ?? 0 } : {}) }));
+  }
+  const pending = (field.type === 'tags' && tags.isPending) || (custom && used.isPending);
+  if (pending) return <Text size="xs" c="dimmed">{t('loading')}</Text>;
+  if (!options.length) return <Text size="xs" c="dimmed">{t('flt_no_values')}</Text>;
+  return (
+    <ScrollArea.Autosize mah={160} type="auto" w={320}>
+      <Checkbox.Group value={cond.values} onChange={onChange} aria-label={t('flt_value')}>
+        <Stack gap={4}>
+          {options.map((o) => (
+            <Checkbox
+              key={o.value}
+              size="xs"
+              value={o.value}
+              label={
+                <Group gap={6} wrap="nowrap">
+                  {o.color ? <Badge size="xs" color={o.color} variant="light">{o.label}</Badge> : <span>{o.label}</span>}
+                  {o.count !== undefined && <Text span size="xs" c="dimmed">{formatNumber(o.count)}</Text>}
+                </Group>
+              }
+            />
+          ))}
+        </Stack>
+      </Checkbox.Group>
+    </ScrollArea.Autosize>
+  );
 }
-interface Grp {
-  kind: 'group';
-  join: 'and' | 'or';
-  items: Cond[];
-}
-type Segment = Res<'GET /bases/{baseId}/segments'>['items'][number];
-export type ApiFilter = Record<string, unknown>;
 
-const NO_VALUE = new Set(['isEmpty', 'isNotEmpty', 'birthdayThisMonth']);
-const LIST_OPS = new Set(['in', 'notIn', 'hasAny', 'hasAll', 'hasNone', 'birthMonthIn']);
-const NUMERIC = new Set(['number']);
-const NUMBER_OPS = new Set(['withinLastDays', 'olderThanDays', 'birthdayInNextDays']);
-
-function toApi(c: Cond, fields: Map<string, FilterField>): ApiFilter {
-  const f = fields.get(c.field);
-  const num = (v: string) => (NUMERIC.has(f?.type ?? '') || NUMBER_OPS.has(c.op) || c.op === 'birthMonthIn' ? Number(v.replace(',', '.')) : v.trim());
-  if (NO_VALUE.has(c.op)) return { field: c.field, op: c.op };
-  if (LIST_OPS.has(c.op)) return { field: c.field, op: c.op, value: c.value.split(/[,;]/).map((v) => num(v)).filter((v) => v !== '') };
-  if (c.op === 'between') return { field: c.field, op: c.op, value: c.value.split(/\.\.|[,;]/).map((v) => num(v)) };
-  return { field: c.field, op: c.op, value: num(c.value) };
-}
-
-export function FilterBuilder({ baseId, query, onApply }: { baseId: number; query: { q?: string[] }; onApply: (filter: ApiFilter | null, label?: string) => void }) {
+export function FilterBuilder({ baseId, query, onApply }: { baseId: number; query: SearchQuery; onApply: (filter: ApiFilter | null, label?: string) => void }) {
   const { t, i18n } = useTranslation();
   const qc = useQueryClient();
   const lang = i18n.language === 'en' ? 'en' : 'ru';
   const meta = useQuery({ queryKey: ['filter-fields', baseId], queryFn: () => call('GET /bases/{baseId}/filter-fields', { path: { baseId } }) });
   const segments = useQuery({ queryKey: ['segments', baseId], queryFn: () => call('GET /bases/{baseId}/segments', { path: { baseId } }) });
-  const fields = new Map((meta.data?.items ?? []).map((f) => [f.field, f]));
-  const [join, setJoin] = useState<'and' | 'or'>('and');
-  const [items, setItems] = useState<(Cond | Grp)[]>([]);
+  const fields = new Map<string, FilterField>((meta.data?.items ?? []).map((f) => [f.field, f]));
+  const metas = fields as Map<string, FieldMeta>;
+  const [state, setState] = useState<BuilderState>({ join: 'and', items: [] });
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
-  const newCond = (): Cond => ({ kind: 'cond', field: 'city', op: 'eq', value: '' });
-  const build = (): ApiFilter | null => {
-    if (!items.length) return null;
-    const parts = items.map((it) => (it.kind === 'cond' ? toApi(it, fields) : { [it.join]: it.items.map((c) => toApi(c, fields)) }));
-    return parts.length === 1 ? parts[0]! : { [join]: parts };
-  };
+  const first = (): Cond => newCond(fields.get('city') ?? (meta.data?.items[0] as FieldMeta));
   const fieldOptions = (meta.data?.items ?? []).filter((f) => f.type !== 'segment').map((f) => ({ value: f.field, label: f.label[lang] || f.field }));
-  const condRow = (c: Cond, update: (c: Cond | null) => void) => {
+
+  const condRow = (c: Cond, at: [number] | [number, number]) => {
     const f = fields.get(c.field);
+    const update = (next: Cond | null) => setState(updateCond(state, at, next));
+    const checks = f && isCheckboxCond(c, f);
     return (
-      <Group gap="xs" wrap="nowrap">
-        <Select size="xs" searchable aria-label={t('flt_field')} data={fieldOptions} value={c.field} onChange={(v) => v && update({ ...c, field: v, op: fields.get(v)?.ops[0] ?? 'eq' })} w={220} />
-        <Select size="xs" aria-label={t('flt_op')} data={(f?.ops ?? []).map((o) => ({ value: o, label: t(`op_${o}`, { defaultValue: o }) }))} value={c.op} onChange={(v) => v && update({ ...c, op: v })} w={190} />
-        {!NO_VALUE.has(c.op) && <TextInput size="xs" aria-label={t('flt_value')} placeholder={LIST_OPS.has(c.op) ? t('flt_list_hint') : c.op === 'between' ? t('flt_between_hint') : ''} value={c.value} onChange={(e) => update({ ...c, value: e.currentTarget.value })} w={220} />}
+      <Group gap="xs" wrap="nowrap" align="flex-start">
+        <Select size="xs" searchable aria-label={t('flt_field')} data={fieldOptions} value={c.field} onChange={(v) => v && fields.get(v) && update(changeField(c, fields.get(v)!))} w={220} />
+        <Select size="xs" aria-label={t('flt_op')} data={(f?.ops ?? []).map((o) => ({ value: o, label: t(`op_${o}`, { defaultValue: o }) }))} value={c.op} onChange={(v) => v && update(changeOp(c, v))} w={190} />
+        {checks && <ValueChecks baseId={baseId} field={f} cond={c} onChange={(values) => update({ ...c, values })} />}
+        {!checks && !NO_VALUE.has(c.op) && f?.type === 'boolean' && (
+          <Select size="xs" aria-label={t('flt_value')} data={[{ value: 'true', label: t('yes') }, { value: 'false', label: t('no') }]} value={c.value || null} onChange={(v) => update({ ...c, value: v ?? '' })} w={120} />
+        )}
+        {!checks && !NO_VALUE.has(c.op) && f?.type !== 'boolean' && (
+          <TextInput
+            size="xs"
+            aria-label={t('flt_value')}
+            placeholder={LIST_OPS.has(c.op) ? t('flt_list_hint') : c.op === 'between' ? t('flt_between_hint') : f && ['date', 'birthDate', 'datetime'].includes(f.type) ? t('flt_date_hint') : ''}
+            value={c.value}
+            onChange={(e) => update({ ...c, value: e.currentTarget.value })}
+            onKeyDown={(e) => e.key === 'Enter' && onApply(toApi(state, metas))}
+            w={220}
+          />
+        )}
         <Button size="xs" variant="subtle" color="gray" onClick={() => update(null)} aria-label={t('flt_remove')}>
           ×
         </Button>
       </Group>
     );
   };
+
+  const joinControl = (value: 'and' | 'or', set: (v: 'and' | 'or') => void) => (
+    <SegmentedControl size="xs" w={160} value={value} onChange={(v) => set(v as 'and' | 'or')} data={[{ value: 'and', label: t('flt_and') }, { value: 'or', label: t('flt_or') }]} />
+  );
+
   return (
     <Card withBorder mb="xs" data-testid="filter-builder">
       <Stack gap="xs">
         <Group justify="space-between">
           <Group gap="xs">
-            <Text size="sm" fw={600}>{t('flt_title')}</Text>
-            {items.length > 1 && <SegmentedControl size="xs" value={join} onChange={(v) => setJoin(v as 'and' | 'or')} data={[{ value: 'and', label: t('flt_and') }, { value: 'or', label: t('flt_or') }]} />}
+            <Text size="sm" fw={600}>
+              {t('flt_title')}
+            </Text>
+            {state.items.length > 1 && joinControl(state.join, (join) => setState({ ...state, join }))}
           </Group>
           <Select
             size="xs"
@@ -84,26 +123,31 @@ export function FilterBuilder({ baseId, query, onApply }: { baseId: number; quer
             value={null}
             onChange={(v) => {
               const s = segments.data?.items.find((x) => String(x.id) === v);
-              if (s?.query) onApply((s.query.filter as ApiFilter | undefined) ?? null, s.name);
+              if (!s?.query) return;
+              const filter = (s.query.filter as ApiFilter | undefined) ?? null;
+              const opened = fromApi(filter, metas);
+              setState(opened ?? { join: 'and', items: [] });
+              setError(opened ? null : t('seg_not_editable'));
+              onApply(filter, s.name);
             }}
           />
         </Group>
-        {items.map((it, i) =>
+        {state.items.length === 0 && (
+          <Text size="xs" c="dimmed">
+            {t('flt_empty')}
+          </Text>
+        )}
+        {state.items.map((it, i) =>
           it.kind === 'cond' ? (
-            <div key={i}>{condRow(it, (c) => setItems(c ? items.map((x, j) => (j === i ? c : x)) : items.filter((_, j) => j !== i)))}</div>
+            <div key={i}>{condRow(it, [i])}</div>
           ) : (
             <Card key={i} withBorder p="xs" bg="var(--mantine-color-gray-0)">
               <Stack gap="xs">
-                <SegmentedControl size="xs" w={160} value={it.join} onChange={(v) => setItems(items.map((x, j) => (j === i ? { ...it, join: v as 'and' | 'or' } : x)))} data={[{ value: 'and', label: t('flt_and') }, { value: 'or', label: t('flt_or') }]} />
+                {joinControl(it.join, (join) => setState({ ...state, items: state.items.map((x, j) => (j === i ? { ...it, join } : x)) }))}
                 {it.items.map((c, k) => (
-                  <div key={k}>
-                    {condRow(c, (n) => {
-                      const group: Grp = { ...it, items: n ? it.items.map((x, m) => (m === k ? n : x)) : it.items.filter((_, m) => m !== k) };
-                      setItems(group.items.length ? items.map((x, j) => (j === i ? group : x)) : items.filter((_, j) => j !== i));
-                    })}
-                  </div>
+                  <div key={k}>{condRow(c, [i, k])}</div>
                 ))}
-                <Button size="xs" variant="subtle" w={200} onClick={() => setItems(items.map((x, j) => (j === i ? { ...it, items: [...it.items, newCond()] } : x)))}>
+                <Button size="xs" variant="subtle" w={200} onClick={() => setState({ ...state, items: state.items.map((x, j) => (j === i ? { ...it, items: [...it.items, first()] } : x)) })}>
                   {t('flt_add')}
                 </Button>
               </Stack>
@@ -111,10 +155,18 @@ export function FilterBuilder({ baseId, query, onApply }: { baseId: number; quer
           ),
         )}
         <Group gap="xs">
-          <Button size="xs" variant="light" onClick={() => setItems([...items, newCond()])}>{t('flt_add')}</Button>
-          <Button size="xs" variant="light" onClick={() => setItems([...items, { kind: 'group', join: 'or', items: [newCond(), newCond()] }])}>{t('flt_add_group')}</Button>
-          <Button size="xs" onClick={() => onApply(build())}>{t('flt_apply')}</Button>
-          <Button size="xs" variant="default" onClick={() => (setItems([]), onApply(null))}>{t('flt_reset')}</Button>
+          <Button size="xs" variant="light" disabled={!meta.data} onClick={() => setState({ ...state, items: [...state.items, first()] })}>
+            {t('flt_add')}
+          </Button>
+          <Button size="xs" variant="light" disabled={!meta.data} onClick={() => setState({ ...state, items: [...state.items, { kind: 'group', join: 'or', items: [first(), first()] }] })}>
+            {t('flt_add_group')}
+          </Button>
+          <Button size="xs" onClick={() => onApply(toApi(state, metas))}>
+            {t('flt_apply')}
+          </Button>
+          <Button size="xs" variant="default" onClick={() => (setState({ join: 'and', items: [] }), onApply(null))}>
+            {t('flt_reset')}
+          </Button>
           <TextInput size="xs" placeholder={t('seg_name')} aria-label={t('seg_name')} value={name} onChange={(e) => setName(e.currentTarget.value)} />
           <Button
             size="xs"
@@ -123,7 +175,7 @@ export function FilterBuilder({ baseId, query, onApply }: { baseId: number; quer
             onClick={async () => {
               setError(null);
               try {
-                const filter = build();
+                const filter = toApi(state, metas);
                 await call('POST /bases/{baseId}/segments', { path: { baseId }, body: { name: name.trim(), kind: 'dynamic', query: { ...query, ...(filter ? { filter } : {}) } } });
                 setSaved(name.trim());
                 setName('');
@@ -136,7 +188,11 @@ export function FilterBuilder({ baseId, query, onApply }: { baseId: number; quer
             {t('seg_save')}
           </Button>
         </Group>
-        {saved && <Text size="sm" c="green">{t('seg_saved', { name: saved })}</Text>}
+        {saved && (
+          <Text size="sm" c="green">
+            {t('seg_saved', { name: saved })}
+          </Text>
+        )}
         {error && <Alert color="red">{error}</Alert>}
       </Stack>
     </Card>

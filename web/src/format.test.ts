@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatDate, formatDateTime, formatMoney, formatNumber } from './format.ts';
+import { formatDate, formatDateTime, formatMoney, formatNumber, formatPhone } from './format.ts';
 
 const NBSP = '\u00a0';
 
@@ -17,6 +17,11 @@ describe('formats the UI writes', () => {
     assert.equal(formatMoney(0), `0,00${NBSP}₽`);
     assert.equal(formatMoney(1234.5, 'en'), `RUB${NBSP}1,234.50`);
     assert.equal(formatMoney(undefined), '');
+  });
+  it('Russian phones as +7 916 123-45-67, others as stored', () => {
+    assert.equal(formatPhone('+79161234567'), '+7 916 123-45-67');
+    assert.equal(formatPhone('+375291234567'), '+375291234567');
+    assert.equal(formatPhone(null), '');
   });
   it('counts grouped: 1 000 000 (en: 1,000,000)', () => {
     assert.equal(formatNumber(1_000_000), `1${NBSP}000${NBSP}000`);

@@ -30,3 +30,10 @@ export function formatMoney(n: number | null | undefined, lang: Lang = 'ru', cur
   return new Intl.NumberFormat(locale(lang), { style: 'currency', currency, currencyDisplay: lang === 'en' ? 'code' : 'symbol', minimumFractionDigits: 2, maximumFractionDigits: 2 })
     .format(n);
 }
+
+/** A stored E.164 phone as people read it: +7 916 123-45-67 (other countries as stored). */
+export function formatPhone(e164: string | null | undefined): string {
+  if (!e164) return '';
+  const m = /^\+7(\d{3})(\d{3})(\d{2})(\d{2})$/.exec(e164);
+  return m ? `+7 ${m[1]} ${m[2]}-${m[3]}-${m[4]}` : e164;
+}

@@ -1,0 +1,280 @@
+// The clients table: TanStack Table for the column model (order, pinning, visibility, sort state) and
+// TanStack Virtual for the rows, so a million-row base scrolls by drawing only what is on screen. The
+// user's column settings come from /table-settings and are saved back on each change; the pure rules
+// live in columns.ts. Keyboard: Tab reaches the header buttons and the rows; ↑/↓ move between rows,
+// Enter opens the card, Space selects.
+import { ActionIcon, Badge, Button, Checkbox, Group, Popover, Stack, Text, Tooltip } from '@mantine/core';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { flexRender, getCoreRowModel, useReactTable, type ColumnDef } from '@tanstack/react-table';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
+import { call, type Profile, type Res } from './api.ts';
+import { canPin, cycleSort, MAX_PINNED, moveBy, moveColumn, sortField, tableState, togglePin, toggleColumn, type TableSettings } from './columns.ts';
+import { formatDate, formatDateTime, formatNumber } from './i18n.ts';
+import { formatPhone } from './format.ts';
+import { GripIcon, LockIcon, UnlockIcon } from './icons.tsx';
+
+export type FilterField = Res<'GET /bases/{baseId}/filter-fields'>['items'][number];
+type Tag = Res<'GET /bases/{baseId}/tags'>['items'][number];
+
+const ROW = 36;
+const WIDTH: Record<string, number> = { fullName: 260, email: 230, tags: 220, phone: 150, cardNumber: 150, id: 90, birthDate: 120, createdAt: 150, updatedAt: 150 };
+const widthOf = (f: FilterField) => WIDTH[f.field] ?? (f.type === 'date' || f.type === 'birthDate' ? 120 : f.type === 'boolean' ? 90 : 170);
+
+export const fullName = (p: Profile) => [p.lastName, p.firstName, p.middleName].filter(Boolean).join(' ');
+
+/** The settings of this user for this base, saved on each change (the screen keeps its own copy meanwhile). */
+export function useTableSettings(baseId: number): [TableSettings | undefined, (s: TableSettings) => void] {
+  const qc = useQueryClient();
+  const saved = useQuery({ queryKey: ['table-settings', baseId], queryFn: () => call('GET /bases/{baseId}/table-settings', { path: { baseId } }), staleTime: Infinity });
+  const set = (s: TableSettings) => {
+    qc.setQueryData(['table-settings', baseId], s);
+    void call('PUT /bases/{baseId}/table-settings', { path: { baseId }, body: s }).catch(() => void qc.invalidateQueries({ queryKey: ['table-settings', baseId] }));
+  };
+  return [saved.data, set];
+}
+
+function cellOf(f: FilterField, p: Profile, tags: Map<number, Tag>, t: (k: string, o?: Record<string, unknown>) => string): ReactNode {
+  if (f.field === 'fullName') return fullName(p);
+  if (f.field === 'tags')
+    return (
+      <Group gap={4} wrap="nowrap">
+        {(p.tags ?? []).map((id) => {
+          const tag = tags.get(id);
+          return (
+            <Badge key={id} size="sm" color={tag?.color ?? 'gray'} variant="light">
+              {tag?.name ?? id}
+            </Badge>
+          );
+        })}
+      </Group>
+    );
+  const v = f.field.startsWith('fields.') ? p.fields?.[f.field.slice(7)] : (p as Record<string, unknown>)[f.field];
+  if (v === null || v === undefined || v === '') return '';
+  if (f.type === 'date' || f.type === 'birthDate') return formatDate(String(v));
+  if (f.type === 'datetime') return formatDateTime(String(v));
+  if (f.type === 'boolean') return v ? t('yes') : t('no');
+  if (f.type === 'number' && f.field !== 'id') return formatNumber(Number(v));
+  if (f.type === 'phone') return formatPhone(String(v));
+  if (f.type === 'enum') return t(`enum_${f.field}_${String(v)}`, { defaultValue: String(v) });
+  if (Array.isArray(v)) return v.join(', ');
+  return String(v);
+}
+
+/** The gear: every column with a checkbox (shown), a lock (pinned, up to five) and a drag handle; ↑/↓ for the keyboard. */
+function ColumnSettings({ fields, settings, onChange }: { fields: FilterField[]; settings: TableSettings; onChange: (s: TableSettings) => void }) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language === 'en' ? 'en' : 'ru';
+  const [dragged, setDragged] = useState<string | null>(null);
+  const byKey = new Map(fields.map((f) => [f.field, f]));
+  const order = [...settings.columns, ...fields.map((f) => f.field).filter((c) => !settings.columns.includes(c))];
+  return (
+    <Popover position="bottom-end" shadow="md" width={360} trapFocus>
+      <Popover.Target>
+        <ActionIcon variant="default" size="lg" aria-label={t('cols_settings')} title={t('cols_settings')}>
+          ⚙
+        </ActionIcon>
+      </Popover.Target>
+      <Popover.Dropdown>
+        <Text size="xs" c="dimmed" mb="xs">
+          {t('cols_hint', { max: MAX_PINNED })}
+        </Text>
+        <Stack gap={2} mah={420} style={{ overflowY: 'auto' }} data-testid="column-settings">
+          {order.map((c) => {
+            const shown = settings.columns.includes(c);
+            const pinned = settings.pinned.includes(c);
+            const label = byKey.get(c)?.label[lang] || c;
+            return (
+              <Group
+                key={c}
+                gap={6}
+                wrap="nowrap"
+                draggable={shown}
+                onDragStart={() => setDragged(c)}
+                onDragOver={(e) => shown && dragged && e.preventDefault()}
+                onDrop={() => dragged && (onChange(moveColumn(settings, dragged, c)), setDragged(null))}
+                data-column={c}
+                style={{ cursor: shown ? 'grab' : undefined, opacity: dragged === c ? 0.5 : 1 }}
+              >
+                <Text c="dimmed" aria-hidden w={14} lh={0}>
+                  {shown ? <GripIcon /> : null}
+                </Text>
+                <Checkbox size="xs" checked={shown} onChange={() => onChange(toggleColumn(settings, c))} aria-label={t('cols_show', { label })} style={{ flex: 1 }} label={label} />
+                <ActionIcon size="sm" variant="subtle" disabled={!shown} onClick={() => onChange(moveBy(settings, c, -1))} aria-label={t('cols_up', { label })}>
+                  ↑
+                </ActionIcon>
+                <ActionIcon size="sm" variant="subtle" disabled={!shown} onClick={() => onChange(moveBy(settings, c, 1))} aria-label={t('cols_down', { label })}>
+                  ↓
+                </ActionIcon>
+                <Tooltip label={pinned ? t('cols_unpin') : canPin(settings, c) ? t('cols_pin') : t('cols_pin_max', { max: MAX_PINNED })}>
+                  <ActionIcon size="sm" variant={pinned ? 'filled' : 'subtle'} disabled={!shown || !canPin(settings, c)} onClick={() => onChange(togglePin(settings, c))} aria-label={t(pinned ? 'cols_unpin_col' : 'cols_pin_col', { label })} aria-pressed={pinned}>
+                    {pinned ? <LockIcon /> : <UnlockIcon />}
+                  </ActionIcon>
+                </Tooltip>
+              </Group>
+            );
+          })}
+        </Stack>
+      </Popover.Dropdown>
+    </Popover>
+  );
+}
+
+export interface ClientsTableProps {
+  baseId: number;
+  fields: FilterField[];
+  settings: TableSettings;
+  onSettings: (s: TableSettings) => void;
+  rows: Profile[];
+  total: number | undefined;
+  loading: boolean;
+  fetchingMore: boolean;
+  onNearEnd: () => void;
+  selected: Set<number>;
+  allFound: boolean;
+  onToggle: (id: number) => void;
+  onAllFound: (on: boolean) => void;
+  onOpen: (id: number) => void;
+  empty: ReactNode;
+}
+
+export function ClientsTable(props: ClientsTableProps) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language === 'en' ? 'en' : 'ru';
+  const { baseId, fields, settings, onSettings, rows, selected, allFound } = props;
+  const tags = useQuery({ queryKey: ['tags', baseId], queryFn: () => call('GET /bases/{baseId}/tags', { path: { baseId } }) });
+  const tagMap = useMemo(() => new Map((tags.data?.items ?? []).map((x) => [x.id, x])), [tags.data]);
+  const columnFields = useMemo(() => fields.filter((f) => f.type !== 'segment'), [fields]);
+
+  const columns = useMemo<ColumnDef<Profile>[]>(
+    () => [
+      {
+        id: 'select',
+        size: 40,
+        header: () => <Checkbox aria-label={t('selectAll')} title={t('selectAll')} checked={allFound} onChange={(e) => props.onAllFound(e.currentTarget.checked)} />,
+        cell: ({ row }) => (
+          <Checkbox aria-label={fullName(row.original) || `#${row.original.id}`} checked={allFound || selected.has(row.original.id)} disabled={allFound} onChange={() => props.onToggle(row.original.id)} onClick={(e) => e.stopPropagation()} tabIndex={-1} />
+        ),
+      },
+      ...columnFields.map<ColumnDef<Profile>>((f) => ({
+        id: f.field,
+        size: widthOf(f),
+        header: f.label[lang] || f.field,
+        cell: ({ row }) => cellOf(f, row.original, tagMap, t),
+        meta: { type: f.type },
+      })),
+    ],
+    // The selection is read through props at render time; columns change with fields, language and tags.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [columnFields, lang, tagMap, allFound, selected],
+  );
+
+  const state = tableState(settings, columnFields.map((f) => f.field));
+  const table = useReactTable({ data: rows, columns, state, getCoreRowModel: getCoreRowModel(), manualSorting: true, getRowId: (p) => String(p.id) });
+  const visible = table.getVisibleLeafColumns();
+  const width = table.getTotalSize();
+
+  const scroller = useRef<HTMLDivElement>(null);
+  const virtual = useVirtualizer({ count: rows.length, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 20 });
+  const items = virtual.getVirtualItems();
+  const last = items[items.length - 1];
+  useEffect(() => {
+    if (last && last.index >= rows.length - 50) props.onNearEnd();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [last?.index, rows.length]);
+
+  const focusRow = (index: number) => {
+    if (index < 0 || index >= rows.length) return;
+    virtual.scrollToIndex(index);
+    requestAnimationFrame(() => scroller.current?.querySelector<HTMLElement>(`[data-index="${index}"]`)?.focus());
+  };
+  const sticky = (id: string, header: boolean) => {
+    const col = table.getColumn(id);
+    if (!col?.getIsPinned()) return {};
+    return { position: 'sticky' as const, left: col.getStart('left'), zIndex: header ? 3 : 1, background: 'var(--mantine-color-body)' };
+  };
+  const cellStyle = (id: string, size: number, header: boolean) => ({ width: size, minWidth: size, flex: 'none', padding: '0 8px', overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' as const, ...sticky(id, header) });
+
+  return (
+    <div style={{ position: 'relative' }}>
+      <Group justify="flex-end" mb={4}>
+        <ColumnSettings fields={columnFields} settings={settings} onChange={onSettings} />
+      </Group>
+      <div
+        ref={scroller}
+        role="table"
+        aria-rowcount={props.total ?? rows.length}
+        data-testid="rows"
+        style={{ height: 'calc(100vh - 300px)', minHeight: 300, overflow: 'auto', border: '1px solid var(--mantine-color-gray-3)', borderRadius: 4 }}
+      >
+        <div role="rowgroup" style={{ position: 'sticky', top: 0, zIndex: 2, width, minWidth: '100%', background: 'var(--mantine-color-body)', borderBottom: '1px solid var(--mantine-color-gray-3)' }}>
+          <div role="row" style={{ display: 'flex', height: ROW, alignItems: 'center', fontWeight: 600 }} data-testid="header-row">
+            {table.getHeaderGroups()[0]!.headers.map((h) => {
+              const f = columnFields.find((x) => x.field === h.column.id);
+              const by = f ? sortField(f.field, f.type) : null;
+              const dir = by ? settings.sort.find((k) => k.field === by)?.dir : undefined;
+              return (
+                <div key={h.id} role="columnheader" aria-sort={dir === 'asc' ? 'ascending' : dir === 'desc' ? 'descending' : undefined} style={cellStyle(h.column.id, h.getSize(), true)} data-column={h.column.id}>
+                  {by ? (
+                    <Button variant="subtle" size="compact-sm" px={2} onClick={() => onSettings(cycleSort(settings, by))} title={t('sort_by')} styles={{ label: { fontWeight: 600 } }}>
+                      {flexRender(h.column.columnDef.header, h.getContext())}
+                      {dir === 'asc' ? ' ▲' : dir === 'desc' ? ' ▼' : ''}
+                    </Button>
+                  ) : (
+                    flexRender(h.column.columnDef.header, h.getContext())
+                  )}
+                  {h.column.getIsPinned() && h.column.id !== 'select' && (
+                    <Text span c="dimmed" title={t('cols_pinned')} ml={2} lh={0}>
+                      <LockIcon size={12} />
+                    </Text>
+                  )}
+                </div>
+              );
+            })}
+          </div>
+        </div>
+        {rows.length === 0 && !props.loading && <div style={{ padding: 16 }}>{props.empty}</div>}
+        <div role="rowgroup" style={{ height: virtual.getTotalSize(), width, minWidth: '100%', position: 'relative' }}>
+          {items.map((v) => {
+            const row = table.getRowModel().rows[v.index];
+            if (!row) return null;
+            const p = row.original;
+            const on = allFound || selected.has(p.id);
+            return (
+              <div
+                role="row"
+                key={row.id}
+                data-index={v.index}
+                tabIndex={0}
+                aria-selected={on}
+                onClick={() => props.onOpen(p.id)}
+                onKeyDown={(e) => {
+                  if (e.key === 'Enter') props.onOpen(p.id);
+                  else if (e.key === ' ') (e.preventDefault(), allFound || props.onToggle(p.id));
+                  else if (e.key === 'ArrowDown') (e.preventDefault(), focusRow(v.index + 1));
+                  else if (e.key === 'ArrowUp') (e.preventDefault(), focusRow(v.index - 1));
+                }}
+                style={{ position: 'absolute', top: 0, left: 0, width, minWidth: '100%', height: ROW, transform: `translateY(${v.start}px)`, display: 'flex', alignItems: 'center', cursor: 'pointer', borderBottom: '1px solid var(--mantine-color-gray-1)', background: on ? 'var(--mantine-color-blue-0)' : undefined }}
+              >
+                {row.getVisibleCells().map((c) => (
+                  <div role="cell" key={c.id} style={cellStyle(c.column.id, c.column.getSize(), false)} onClick={c.column.id === 'select' ? (e) => e.stopPropagation() : undefined}>
+                    {flexRender(c.column.columnDef.cell, c.getContext())}
+                  </div>
+                ))}
+              </div>
+            );
+          })}
+        </div>
+        {props.fetchingMore && (
+          <Text size="sm" c="dimmed" p="xs">
+            {t('loading')}
+          </Text>
+        )}
+      </div>
+      <Text size="xs" c="dimmed" mt={4}>
+        {t('table_keys', { count: visible.length - 1 })}
+      </Text>
+    </div>
+  );
+}
