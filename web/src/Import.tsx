@@ -1,7 +1,8 @@
-// The import wizard: upload a CSV or XLSX, check the mapping on the first rows (normalized values,
-// per-cell errors), choose the mode, run it (or a dry run) with a live progress bar, and see the
-// counts with the error file to download.
-import { Alert, Anchor, Button, Checkbox, FileInput, Group, Modal, Progress, SegmentedControl, Select, Stack, Table, Text } from '@mantine/core';
+// The import wizard: upload a CSV or XLSX (and pick its sheet), check the mapping on the first rows
+// (normalized values, per-cell errors; a saved template applies itself to the same headers), choose
+// the mode, per-column policies, what to do with repeats and which tags to put on every row, run it
+// (or a dry run) with a live progress bar that can be stopped, and see the counts with the error file.
+import { Alert, Anchor, Button, Checkbox, FileInput, Group, Modal, MultiSelect, Progress, SegmentedControl, Select, Stack, Table, Text, TextInput } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -11,6 +12,8 @@ import { call, ApiError, type Res, type SearchQuery } from './api.ts';
 type Field = Res<'GET /bases/{baseId}/fields'>['items'][number];
 type ImportRec = Res<'GET /bases/{baseId}/imports/{importId}'>;
 type Preview = Res<'POST /bases/{baseId}/imports/{importId}/preview'>;
+const POLICIES = ['overwrite', 'fill', 'skip'] as const;
+type Policy = (typeof POLICIES)[number];
 
 export function ImportWizard({ baseId, opened, onClose }: { baseId: number; opened: boolean; onClose: () => void }) {
   const { t, i18n } = useTranslation();
@@ -24,12 +27,36 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [running, setRunning] = useState<ImportRec | null>(null);
+  const [file, setFile] = useState<File | null>(null);
+  const [policy, setPolicy] = useState<Record<string, Policy>>({});
+  const [duplicates, setDuplicates] = useState<'merge' | 'report'>('merge');
+  const [tagIds, setTagIds] = useState<string[]>([]);
+  const [templateName, setTemplateName] = useState('');
+  const templates = useQuery({ queryKey: ['import-templates', baseId], queryFn: () => call('GET /bases/{baseId}/import-templates', { path: { baseId } }), enabled: opened });
+  const tags = useQuery({ queryKey: ['tags', baseId], queryFn: () => call('GET /bases/{baseId}/tags', { path: { baseId } }), enabled: opened });
 
   const reset = () => {
     setPreview(null);
     setRunning(null);
     setError(null);
+    setFile(null);
+    setPolicy({});
+    setTagIds([]);
+    setTemplateName('');
   };
+  const upload = (f: File, sheet?: string) =>
+    act(async () => {
+      const p = await call('POST /bases/{baseId}/imports', { path: { baseId }, query: { fileName: f.name, ...(sheet ? { sheet } : {}) }, upload: f });
+      setFile(f);
+      setPreview(p);
+      setMapping(p.mapping.columns);
+    });
+  const usePreview = (p: Preview) => {
+    setPreview(p);
+    setMapping(p.mapping.columns);
+  };
+  const mapped = mapping.filter((m): m is string => !!m && m !== 'tags');
+  const templateOf = (id: number | null) => templates.data?.items.find((x) => x.id === id);
   const targets = [
     { value: '', label: t('imp_skip') },
     { value: 'fullName', label: t('imp_fullName') },
@@ -72,18 +99,30 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
             placeholder={t('imp_choose')}
             accept=".csv,.txt,.xlsx"
             disabled={busy}
-            onChange={(file) =>
-              file &&
-              void act(async () => {
-                const p = await call('POST /bases/{baseId}/imports', { path: { baseId }, query: { fileName: file.name }, upload: file });
-                setPreview(p);
-                setMapping(p.mapping.columns);
-              })
-            }
+            onChange={(f) => f && void upload(f)}
           />
         )}
         {preview && !running && (
           <>
+            <Group align="flex-end">
+              {(preview.import.sheets?.length ?? 0) > 1 && file && (
+                <Select label={t('imp_sheet')} data={preview.import.sheets!} value={preview.import.sheet} onChange={(v) => v && void upload(file, v)} disabled={busy} w={220} />
+              )}
+              <Select
+                label={t('imp_template')}
+                placeholder={t('imp_template_none')}
+                data={(templates.data?.items ?? []).map((x) => ({ value: String(x.id), label: x.name }))}
+                value={preview.templateId ? String(preview.templateId) : null}
+                onChange={(v) => v && void act(async () => usePreview(await call('POST /bases/{baseId}/imports/{importId}/preview', { path: { baseId, importId: preview.import.id }, body: { templateId: Number(v) } })))}
+                disabled={busy || !templates.data?.items.length}
+                w={260}
+              />
+              {templateOf(preview.templateId) && (
+                <Text size="sm" c="dimmed">
+                  {t('imp_template_applied', { name: templateOf(preview.templateId)!.name })}
+                </Text>
+              )}
+            </Group>
             <Text size="sm">{t('imp_mapping_hint')}</Text>
             <Table withTableBorder striped data-testid="import-preview">
               <Table.Thead>
@@ -99,6 +138,16 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
                         value={mapping[i] ?? ''}
                         onChange={(v) => setMapping(mapping.map((m, j) => (j === i ? v || null : m)))}
                       />
+                      {mode !== 'create' && mapping[i] && mapping[i] !== 'tags' && (
+                        <Select
+                          size="xs"
+                          mt={4}
+                          aria-label={t('imp_policy_of', { column: h })}
+                          data={POLICIES.map((x) => ({ value: x, label: t(`imp_policy_${x}`) }))}
+                          value={policy[mapping[i]!] ?? 'overwrite'}
+                          onChange={(v) => v && setPolicy({ ...policy, [mapping[i]!]: v as Policy })}
+                        />
+                      )}
                     </Table.Th>
                   ))}
                 </Table.Tr>
@@ -126,8 +175,38 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
                 {t('imp_check')}
               </Button>
               <SegmentedControl value={mode} onChange={(v) => setMode(v as typeof mode)} data={[{ value: 'upsert', label: t('imp_upsert') }, { value: 'create', label: t('imp_create') }, { value: 'update', label: t('imp_update') }]} />
-              <Checkbox label={t('imp_dry')} checked={dryRun} onChange={(e) => setDryRun(e.currentTarget.checked)} />
-              <Button loading={busy} onClick={() => void act(async () => setRunning(await call('POST /bases/{baseId}/imports/{importId}/start', { path: { baseId, importId: preview.import.id }, body: { mapping: { columns: mapping }, mode, dryRun } })))}>
+              <SegmentedControl value={duplicates} onChange={(v) => setDuplicates(v as typeof duplicates)} data={[{ value: 'merge', label: t('imp_dup_merge') }, { value: 'report', label: t('imp_dup_report') }]} aria-label={t('imp_dup')} />
+            </Group>
+            <Group align="flex-end">
+              <MultiSelect
+                label={t('imp_tags_all')}
+                data={(tags.data?.items ?? []).map((x) => ({ value: String(x.id), label: x.name }))}
+                value={tagIds}
+                onChange={setTagIds}
+                searchable
+                w={320}
+              />
+              <TextInput label={t('imp_save_template')} placeholder={t('imp_template_name')} value={templateName} onChange={(e) => setTemplateName(e.currentTarget.value)} w={260} />
+              <Checkbox label={t('imp_dry')} checked={dryRun} onChange={(e) => setDryRun(e.currentTarget.checked)} mb={8} />
+              <Button
+                loading={busy}
+                onClick={() =>
+                  void act(async () => {
+                    const body = {
+                      mapping: { columns: mapping },
+                      mode,
+                      dryRun,
+                      duplicates,
+                      // Policies only for columns still mapped, and only where they differ from the default.
+                      policy: Object.fromEntries(Object.entries(policy).filter(([k, v]) => mapped.includes(k) && v !== 'overwrite')),
+                      tagIds: tagIds.map(Number),
+                      ...(templateName.trim() ? { saveTemplate: templateName.trim() } : {}),
+                    };
+                    setRunning(await call('POST /bases/{baseId}/imports/{importId}/start', { path: { baseId, importId: preview.import.id }, body }));
+                    if (templateName.trim()) void qc.invalidateQueries({ queryKey: ['import-templates', baseId] });
+                  })
+                }
+              >
                 {t('imp_start')}
               </Button>
             </Group>
@@ -152,6 +231,12 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
               </Anchor>
             )}
             <Group>
+              {['queued', 'running'].includes(running.status) && (
+                <Button color="red" variant="light" onClick={() => void act(async () => setRunning(await call('POST /bases/{baseId}/imports/{importId}/cancel', { path: { baseId, importId: running.id } })))}>
+                  {t('imp_cancel')}
+                </Button>
+              )}
+              {running.status === 'cancelled' && <Text c="orange">{t('imp_cancelled', { rows: running.rows })}</Text>}
               <Button variant="default" onClick={reset}>
                 {t('imp_another')}
               </Button>

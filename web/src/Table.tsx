@@ -28,11 +28,16 @@ export const fullName = (p: Profile) => [p.lastName, p.firstName, p.middleName].
 export function useTableSettings(baseId: number): [TableSettings | undefined, (s: TableSettings) => void] {
   const qc = useQueryClient();
   const saved = useQuery({ queryKey: ['table-settings', baseId], queryFn: () => call('GET /bases/{baseId}/table-settings', { path: { baseId } }), staleTime: Infinity });
+  // The screen follows a change at once (React state); the server's copy is written behind it.
+  const [local, setLocal] = useState<{ baseId: number; s: TableSettings } | null>(null);
   const set = (s: TableSettings) => {
-    qc.setQueryData(['table-settings', baseId], s);
-    void call('PUT /bases/{baseId}/table-settings', { path: { baseId }, body: s }).catch(() => void qc.invalidateQueries({ queryKey: ['table-settings', baseId] }));
+    setLocal({ baseId, s });
+    void call('PUT /bases/{baseId}/table-settings', { path: { baseId }, body: s }).then(
+      (stored) => qc.setQueryData(['table-settings', baseId], stored),
+      () => (setLocal(null), void qc.invalidateQueries({ queryKey: ['table-settings', baseId] })),
+    );
   };
-  return [saved.data, set];
+  return [local?.baseId === baseId ? local.s : saved.data, set];
 }
 
 function cellOf(f: FilterField, p: Profile, tags: Map<number, Tag>, t: (k: string, o?: Record<string, unknown>) => string): ReactNode {
