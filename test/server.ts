@@ -8,8 +8,10 @@ export async function startServer(opts: {
   env?: Record<string, string>;
   /** Extra output to wait for; the value becomes `found`. */
   ready?: RegExp;
+  /** Flags for node itself (the benchmarks run the server as `npm start` does). */
+  nodeFlags?: string[];
 }): Promise<{ child: ChildProcess; url: string; found: string | undefined }> {
-  const child = spawn(process.execPath, ['src/cli.ts', 'serve', ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), 'src/cli.ts', 'serve', ...(opts.args ?? [])], {
     env: { ...process.env, DATABASE_URL: '', KARTOTEKA_DATA_DIR: opts.dataDir, PORT: '0', HOST: '127.0.0.1', KARTOTEKA_LOG_LEVEL: 'silent', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

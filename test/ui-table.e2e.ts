@@ -15,8 +15,8 @@ type Settings = { columns: string[]; pinned: string[]; sort: { field: string; di
 
 describe('web UI: the clients table', () => {
   it('column settings, header sort, list checkboxes with counts, pasted list, keyboard', { timeout: 240_000 }, async () => {
-    s = await uiSession({ name: 'table' });
-    const { page, api } = s;
+    const ui = (s = await uiSession({ name: 'table' }));
+    const { page, api } = ui;
     const bases = await api<{ items: { id: number; name: string }[] }>('GET', '/bases');
     const baseId = bases.items.find((b) => b.name === 'Демо')!.id;
     await page.getByTestId('base-card').filter({ hasText: 'Демо' }).getByRole('button', { name: 'Открыть' }).click();
@@ -34,7 +34,7 @@ describe('web UI: the clients table', () => {
     await gear.getByRole('button', { name: '«Город» левее' }).click();
     await gear.getByRole('button', { name: '«Город» левее' }).click();
     await gear.getByRole('button', { name: 'Закрепить «Телефон»' }).click();
-    await s.shot('1-gear');
+    await ui.shot('table-1-gear');
     await page.keyboard.press('Escape');
     const expected = ['select', 'lastName', 'phone', 'firstName', 'city', 'email', 'cardNumber', 'tags', 'createdAt', 'fields.favoriteCategory'];
     await header('fields.favoriteCategory').waitFor();
@@ -60,7 +60,7 @@ describe('web UI: the clients table', () => {
     await count.getByText(`Найдено ${ru(10000)} клиентов`).waitFor();
     await page.getByTestId('header-row').locator('[data-column=city][aria-sort=descending]').waitFor();
     assert.deepEqual(await headers(), expected);
-    await s.shot('2-sorted');
+    await ui.shot('table-2-sorted');
 
     // The list field's values as checkboxes with counts; ticking one filters to the API's count.
     const values = await api<{ items: { value: string; count: number }[] }>('GET', `/bases/${baseId}/fields/favoriteCategory/values`);
@@ -73,7 +73,7 @@ describe('web UI: the clients table', () => {
     await box.waitFor();
     assert.match((await fb.locator('label', { has: page.getByText(pick.value, { exact: true }) }).first().textContent()) ?? '', new RegExp(`${pick.value}\\s*${ru(pick.count)}`));
     await box.check();
-    await s.shot('3-checkboxes');
+    await ui.shot('table-3-checkboxes');
     await fb.getByRole('button', { name: 'Применить' }).click();
     const filtered = await api<{ count: number }>('POST', `/bases/${baseId}/profiles/count`, { filter: { field: 'fields.favoriteCategory', op: 'in', value: [pick.value] } });
     assert.equal(filtered.count, pick.count);
@@ -91,7 +91,7 @@ describe('web UI: the clients table', () => {
     await count.getByText('Найдено 2 клиента').waitFor();
     await page.getByTestId('not-found').getByText('Не найдено 1 значение из списка').waitFor();
     await page.getByTestId('not-found').getByText('nobody@nowhere.example').waitFor();
-    await s.shot('4-list');
+    await ui.shot('table-4-list');
 
     // The keyboard: the first row focused, ↓ to the second, Enter opens its card.
     const second = (await rows.nth(1).locator('[role=cell]').nth(1).textContent())?.trim() ?? '';
@@ -101,7 +101,10 @@ describe('web UI: the clients table', () => {
     const drawer = page.getByRole('dialog');
     await drawer.getByText('Карточка клиента').waitFor();
     assert.ok(second.length > 0);
-    await drawer.locator(`input[value="${second}"]`).first().waitFor();
+    await drawer.getByText(second).or(drawer.locator(`input[value="${second}"]`)).first().waitFor({ timeout: 10_000 }).catch(async (e: unknown) => {
+      await ui.shot('table-5-card-failed');
+      throw e;
+    });
   });
 });
 

@@ -41,7 +41,7 @@ export const SortKey = z.strictObject({ field: z.string().max(100), dir: z.enum(
 
 export const SearchBody = z.strictObject({
   ...QueryBody,
-  sort: z.array(SortKey).max(5).optional().describe('Sort keys in order (NULLs last); the id breaks ties'),
+  sort: z.array(SortKey).max(5).optional().describe('Sort keys in order (NULLs last); the id breaks ties, in the first key\'s direction'),
   limit: z.number().int().min(1).max(1000).default(50),
   cursor: z.string().max(10_000).optional().describe('nextCursor of the previous page (keyset: stable under inserts)'),
   columns: z.array(z.string().max(100)).max(100).optional().describe('Fields to return (id always); e.g. ["lastName","phone","fields.level"]'),

@@ -127,7 +127,11 @@ interface SortColumn {
   key: string;
   dir: 'asc' | 'desc';
   expr: RawBuilder<unknown>;
+  /** Never NULL: ordered without NULLS LAST, so the column's btree index gives the order. */
+  notNull?: boolean;
 }
+
+const NOT_NULL = new Set(['id', 'kind', 'createdAt', 'updatedAt']);
 
 const NOT_SORTABLE = new Set(['tags', 'segment', 'fullName']);
 
@@ -155,9 +159,11 @@ function sortColumns(sort: SortKey[] | undefined, fields: Map<string, FilterFiel
               ? sql.raw(`((p.fields ->> '${jk}')::boolean)`)
               : sql.raw(`(p.fields ->> '${jk}')`);
     }
-    out.push({ key: f.key, dir: k.dir, expr });
+    out.push({ key: f.key, dir: k.dir, expr, notNull: NOT_NULL.has(f.key) && f.jsonKey === undefined });
   });
-  out.push({ key: 'id', dir: keys[idAt]?.dir ?? 'asc', expr: sql.raw('p.id') });
+  // Ties are broken by id in the direction of the first key (newest first stays newest first), so
+  // "created_at DESC, id DESC" is one backward walk of the (base_id, created_at, id) index.
+  out.push({ key: 'id', dir: keys[idAt]?.dir ?? out[0]?.dir ?? 'asc', expr: sql.raw('p.id'), notNull: true });
   return out;
 }
 
@@ -194,14 +200,14 @@ function afterCursor(cols: SortColumn[], vals: (string | null)[]): RawBuilder<Sq
     const v = vals[i];
     if (v === null) continue; // nothing sorts after NULL within this key (NULLS LAST)
     const op = sql.raw(c.dir === 'asc' ? '>' : '<');
-    parts.push(sql<SqlBool>`(${c.expr} ${op} ${v} OR ${c.expr} IS NULL)`);
+    parts.push(c.notNull ? sql<SqlBool>`${c.expr} ${op} ${v}` : sql<SqlBool>`(${c.expr} ${op} ${v} OR ${c.expr} IS NULL)`);
     alternatives.push(sql<SqlBool>`(${sql.join(parts, sql` AND `)})`);
   }
   return alternatives.length ? sql<SqlBool>`(${sql.join(alternatives, sql` OR `)})` : sql<SqlBool>`false`;
 }
 
 function orderBy(cols: SortColumn[]): RawBuilder<unknown> {
-  return sql.join(cols.map((c) => sql`${c.expr} ${sql.raw(c.dir === 'asc' ? 'ASC' : 'DESC')} NULLS LAST`));
+  return sql.join(cols.map((c) => sql`${c.expr} ${sql.raw(c.dir === 'asc' ? 'ASC' : 'DESC')}${sql.raw(c.notNull ? '' : ' NULLS LAST')}`));
 }
 
 // ---------------------------------------------------------------------------

@@ -582,7 +582,8 @@ function sorted(items: Item[], keys: { field: string; dir: 'asc' | 'desc' }[]): 
   const get = (it: Item, f: string): unknown => (f.startsWith('fields.') ? it.fields[f.slice(7)] : (it as Record<string, unknown>)[f]) ?? null;
   return [...items]
     .sort((a, b) => {
-      for (const k of [...keys, { field: 'id', dir: 'asc' as const }]) {
+      // id breaks ties in the first key's direction (newest first stays newest first)
+      for (const k of [...keys, { field: 'id', dir: keys[0]?.dir ?? ('asc' as const) }]) {
         const x = get(a, k.field);
         const y = get(b, k.field);
         if (x === y) continue;

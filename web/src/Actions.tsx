@@ -1,93 +1,614 @@
-// Actions on the selected clients or on everything found: add a tag (an existing one, or a new
-// name created on the spot with its colour) and delete, which asks to type «УДАЛИТЬ» and shows how
-// many clients will go (the API refuses if that number changed meanwhile).
-import { Alert, Autocomplete, Button, Group, Modal, Stack, Text, TextInput } from '@mantine/core';
+// Actions on the selected clients or on everything found: edit a field (a value for its type, or
+// clear it), add or remove tags (existing ones in their colours; a new name becomes a tag with a
+// colour from the palette), add to a manual segment (an existing one or a new one), export, and
+// delete, which asks to type «УДАЛИТЬ» and shows how many clients will go (the API refuses if that
+// number changed meanwhile). Each dialog shows the count, submits with Enter and shows the API's
+// errors; a large action runs as a job whose progress is followed until it ends.
+import { Alert, Autocomplete, Button, Checkbox, Group, Modal, Progress, SegmentedControl, Select, Stack, TagsInput, Text, TextInput } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { call, ApiError, type Req, type Res } from './api.ts';
+import { ExportDialog, type ExportTarget } from './Export.tsx';
+import { findTag, PALETTE, TagPicker, type Tag } from './TagPicker.tsx';
 
-type Tag = Res<'POST /bases/{baseId}/tags'>;
 export type Target = Req<'POST /bases/{baseId}/profiles/bulk'>['target'];
+type Action = Req<'POST /bases/{baseId}/profiles/bulk'>['action'];
+type Job = Res<'GET /jobs/{jobId}'>;
+type FilterField = Res<'GET /bases/{baseId}/filter-fields'>['items'][number];
+type FieldDef = Res<'GET /bases/{baseId}/fields'>['items'][number];
+type Outcome = { changed: number; total: number };
+type Dialog = 'field' | 'addTags' | 'removeTags' | 'segment' | 'export' | 'delete';
 
-export function ActionBar({ baseId, target, count, onDone }: { baseId: number; target: Target; count: number; onDone: (message: string) => void }) {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------
+// running an action: at once, or as a job followed to its end
+// ---------------------------------------------------------------------------
+
+/** An error to show: the field errors' own messages when there are any (the summary only names the fields). */
+function errorLines(e: unknown, skip: readonly string[] = []): string[] {
+  if (e instanceof ApiError && e.fields.length) {
+    const lines = e.fields.filter((f) => !skip.includes(f.field)).map((f) => f.message);
+    return [...new Set(lines)];
+  }
+  return e ? [e instanceof Error ? e.message : String(e)] : [];
+}
+const fieldError = (e: unknown, field: string) => (e instanceof ApiError ? e.fields.find((f) => f.field === field)?.message : undefined);
+
+function outcomeOf(j: Job): Outcome {
+  const r = j.result as Partial<Outcome> | null;
+  return { changed: Number(r?.changed ?? j.progress.done), total: Number(r?.total ?? j.progress.total) };
+}
+
+type Ended = { kind: 'done'; outcome: Outcome } | { kind: 'cancelled'; done: number; total: number };
+
+function useBulk(baseId: number, target: Target) {
   const { t } = useTranslation();
   const qc = useQueryClient();
-  const tags = useQuery({ queryKey: ['tags', baseId], queryFn: () => call('GET /bases/{baseId}/tags', { path: { baseId } }) });
-  const [tagName, setTagName] = useState('');
-  const [confirming, setConfirming] = useState(false);
-  const [typed, setTyped] = useState('');
-  const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const run = async (action: Req<'POST /bases/{baseId}/profiles/bulk'>['action']) => {
+  const [error, setError] = useState<unknown>(null);
+  const [job, setJob] = useState<Job | null>(null);
+  const alive = useRef(true);
+  useEffect(() => {
+    alive.current = true;
+    return () => void (alive.current = false);
+  }, []);
+
+  const follow = async (jobId: number): Promise<Ended> => {
+    let failures = 0;
+    for (;;) {
+      await sleep(400);
+      if (!alive.current) throw new Error('unmounted');
+      let j: Job;
+      try {
+        j = await call('GET /jobs/{jobId}', { path: { jobId } });
+        failures = 0;
+      } catch (e) {
+        if (++failures >= 5) throw e;
+        continue;
+      }
+      if (alive.current) setJob(j);
+      if (j.status === 'done') return { kind: 'done', outcome: outcomeOf(j) };
+      if (j.status === 'failed') throw new Error(t('act_job_failed', { error: j.error ?? '' }));
+      if (j.status === 'cancelled') return { kind: 'cancelled', done: j.progress.done, total: j.progress.total };
+    }
+  };
+
+  /** Runs the action; resolves with how it ended, or null after an error (kept in `error`). */
+  const run = async (action: Action): Promise<Ended | null> => {
     setBusy(true);
     setError(null);
     try {
       const r = await call('POST /bases/{baseId}/profiles/bulk', { path: { baseId }, body: { target, action } });
-      void qc.invalidateQueries({ queryKey: ['clients', baseId] });
-      onDone('jobId' in r ? t('bulk_queued', { count: r.total }) : t('bulk_done', { count: r.total }));
-      return true;
+      if (!('jobId' in r)) return { kind: 'done', outcome: r };
+      setJob({ id: r.jobId, status: 'queued', progress: { done: 0, total: r.total } } as Job);
+      return await follow(r.jobId);
     } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
-      return false;
+      if (alive.current) setError(e);
+      return null;
     } finally {
-      setBusy(false);
-    }
-  };
-  const addTag = async () => {
-    const name = tagName.trim();
-    if (!name) return;
-    let id = tags.data?.items.find((x) => x.name.toLowerCase() === name.toLowerCase())?.id;
-    if (id === undefined) {
-      try {
-        id = (await call('POST /bases/{baseId}/tags', { path: { baseId }, body: { name } })).id;
-        void qc.invalidateQueries({ queryKey: ['tags', baseId] });
-      } catch (e) {
-        setError(e instanceof ApiError ? e.message : String(e));
-        return;
+      // What changed shows everywhere: the table, open cards, tag counts, segment counts, list options.
+      for (const key of ['clients', 'profile', 'events', 'tags', 'segments', 'filter-fields', 'fields']) void qc.invalidateQueries({ queryKey: [key, baseId] });
+      if (alive.current) {
+        setBusy(false);
+        setJob(null);
       }
     }
-    if (await run({ type: 'addTags', tagIds: [id] })) setTagName('');
   };
+  const stop = () => {
+    if (job) void call('POST /jobs/{jobId}/cancel', { path: { jobId: job.id } }).catch(() => undefined);
+  };
+  return { busy, error, setError, job, run, stop };
+}
+type Bulk = ReturnType<typeof useBulk>;
+
+function JobProgress({ job, onStop }: { job: Job; onStop: () => void }) {
+  const { t } = useTranslation();
+  const { done, total } = job.progress;
+  const text = t('act_job_running', { done, total });
+  return (
+    <Stack gap={4} data-testid="job-progress">
+      <Progress value={total ? (100 * done) / total : 0} animated aria-label={text} />
+      <Group justify="space-between">
+        <Text size="sm">{text}</Text>
+        <Button size="compact-xs" variant="subtle" color="gray" onClick={onStop}>
+          {t('act_job_stop')}
+        </Button>
+      </Group>
+    </Stack>
+  );
+}
+
+function Errors({ lines }: { lines: string[] }) {
+  if (!lines.length) return null;
+  return (
+    <Alert color="red" role="alert">
+      {lines.map((l, i) => (
+        <div key={i}>{l}</div>
+      ))}
+    </Alert>
+  );
+}
+
+/** A dialog of one action: a form (Enter submits), the API's errors, the job's progress, the buttons. */
+function ActionDialog({
+  opened,
+  onClose,
+  title,
+  bulk,
+  submitLabel,
+  canSubmit,
+  onSubmit,
+  color,
+  errorsAtFields = [],
+  extraError,
+  testId,
+  children,
+}: {
+  opened: boolean;
+  onClose: () => void;
+  title: string;
+  bulk: Bulk;
+  submitLabel: string;
+  canSubmit: boolean;
+  onSubmit: () => void;
+  color?: string;
+  /** Field errors shown at their inputs rather than above the buttons. */
+  errorsAtFields?: readonly string[];
+  extraError?: unknown;
+  testId: string;
+  children: ReactNode;
+}) {
+  const { t } = useTranslation();
+  return (
+    <Modal opened={opened} onClose={onClose} title={title} size="lg" closeButtonProps={{ 'aria-label': t('act_close') }} data-testid={testId}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (canSubmit && !bulk.busy) onSubmit();
+        }}
+      >
+        <Stack>
+          {children}
+          <Errors lines={[...errorLines(extraError, errorsAtFields), ...errorLines(bulk.error, errorsAtFields)]} />
+          {bulk.job && (
+            <>
+              <JobProgress job={bulk.job} onStop={bulk.stop} />
+              <Text size="xs" c="dimmed">
+                {t('act_job_background')}
+              </Text>
+            </>
+          )}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              {t('act_cancel')}
+            </Button>
+            <Button type="submit" color={color} disabled={!canSubmit} loading={bulk.busy}>
+              {submitLabel}
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}
+
+// ---------------------------------------------------------------------------
+// the bar
+// ---------------------------------------------------------------------------
+
+export function ActionBar({ baseId, target, count, onDone }: { baseId: number; target: Target; count: number; onDone: (message: string) => void }) {
+  const { t } = useTranslation();
+  const bulk = useBulk(baseId, target);
+  const [dialog, setDialog] = useState<Dialog | null>(null);
+  const open = (d: Dialog) => {
+    bulk.setError(null);
+    setDialog(d);
+  };
+  const close = () => {
+    // An error stays with its dialog; one that comes after the dialog was closed (a job's) shows in the bar.
+    if (!bulk.busy) bulk.setError(null);
+    setDialog(null);
+  };
+  /**
+   * After an action ended: the message for the clients it changed, and how many were already so
+   * (a tag they had, the same value); the dialog closed.
+   */
+  const finish = (ended: Ended | null, message: (changed: number) => string, withUnchanged = true) => {
+    if (!ended) return false;
+    if (ended.kind === 'cancelled') onDone(t('act_job_cancelled', { done: ended.done, total: ended.total }));
+    else {
+      const { changed, total } = ended.outcome;
+      onDone(withUnchanged && changed < total ? `${message(changed)}. ${t('act_unchanged', { count: total - changed })}` : message(changed));
+    }
+    setDialog(null);
+    return true;
+  };
+  const exportTarget: ExportTarget = target.ids ? { ids: target.ids } : { query: target.query ?? {} };
+  const props = { baseId, count, bulk, finish, onClose: close };
   return (
     <Stack gap="xs" mb="xs" data-testid="action-bar">
-      <Group>
+      <Group gap="xs">
         <Text size="sm" fw={600}>
           {t('selected', { count })}
         </Text>
-        <Autocomplete
-          size="xs"
-          placeholder={t('bulk_tag_placeholder')}
-          aria-label={t('bulk_tag_placeholder')}
-          data={(tags.data?.items ?? []).map((x) => x.name)}
-          value={tagName}
-          onChange={setTagName}
-        />
-        <Button size="xs" loading={busy} onClick={() => void addTag()}>
-          {t('bulk_add_tag')}
+        <Button size="xs" variant="light" disabled={bulk.busy} onClick={() => open('field')}>
+          {t('act_edit_field')}
         </Button>
-        <Button size="xs" color="red" variant="light" onClick={() => (setTyped(''), setConfirming(true))}>
+        <Button size="xs" variant="light" disabled={bulk.busy} onClick={() => open('addTags')}>
+          {t('act_add_tags')}
+        </Button>
+        <Button size="xs" variant="light" disabled={bulk.busy} onClick={() => open('removeTags')}>
+          {t('act_remove_tags')}
+        </Button>
+        <Button size="xs" variant="light" disabled={bulk.busy} onClick={() => open('segment')}>
+          {t('act_add_segment')}
+        </Button>
+        <Button size="xs" variant="light" onClick={() => open('export')}>
+          {t('act_export')}
+        </Button>
+        <Button size="xs" color="red" variant="light" disabled={bulk.busy} onClick={() => open('delete')}>
           {t('bulk_delete')}
         </Button>
       </Group>
-      {error && <Alert color="red">{error}</Alert>}
-      <Modal opened={confirming} onClose={() => setConfirming(false)} title={t('bulk_delete_title', { count })}>
-        <Stack>
-          <Text>{t('bulk_delete_text', { count })}</Text>
-          <TextInput label={t('bulk_delete_type')} value={typed} onChange={(e) => setTyped(e.currentTarget.value)} />
-          {error && <Alert color="red">{error}</Alert>}
-          <Button
-            color="red"
-            disabled={typed.trim().toUpperCase() !== 'УДАЛИТЬ' && typed.trim().toUpperCase() !== 'DELETE'}
-            loading={busy}
-            onClick={async () => {
-              if (await run({ type: 'delete', confirm: 'DELETE', expectedCount: count })) setConfirming(false);
-            }}
-          >
-            {t('bulk_delete_confirm', { count })}
-          </Button>
-        </Stack>
-      </Modal>
+      {/* A job goes on after its dialog is closed: its progress and its end show here. */}
+      {!dialog && bulk.job && <JobProgress job={bulk.job} onStop={bulk.stop} />}
+      {!dialog && <Errors lines={errorLines(bulk.error)} />}
+      <FieldDialog {...props} opened={dialog === 'field'} />
+      <TagsDialog {...props} mode="add" opened={dialog === 'addTags'} />
+      <TagsDialog {...props} mode="remove" opened={dialog === 'removeTags'} />
+      <SegmentDialog {...props} opened={dialog === 'segment'} />
+      <DeleteDialog {...props} opened={dialog === 'delete'} />
+      <ExportDialog baseId={baseId} target={exportTarget} count={count} opened={dialog === 'export'} onClose={close} />
     </Stack>
+  );
+}
+
+interface DialogProps {
+  baseId: number;
+  count: number;
+  bulk: Bulk;
+  opened: boolean;
+  onClose: () => void;
+  finish: (ended: Ended | null, message: (changed: number) => string, withUnchanged?: boolean) => boolean;
+}
+
+// ---------------------------------------------------------------------------
+// edit a field
+// ---------------------------------------------------------------------------
+
+/** Not for mass edit: system fields, the identifiers (unique per client), the client kind, composed ones. */
+const NOT_EDITABLE = new Set(['id', 'kind', 'fullName', 'phone', 'email', 'cardNumber', 'createdAt', 'updatedAt', 'tags', 'segment']);
+
+type Editor = 'text' | 'number' | 'date' | 'boolean' | 'select' | 'free' | 'tags';
+
+function editorOf(f: FilterField, def: FieldDef | undefined): Editor {
+  if (def?.type === 'list') return def.listMode === 'free' ? 'free' : 'select';
+  switch (f.type) {
+    case 'number':
+      return 'number';
+    case 'date':
+    case 'birthDate':
+      return 'date';
+    case 'boolean':
+      return 'boolean';
+    case 'enum':
+    case 'list':
+      return 'select';
+    case 'valueTags':
+      return 'tags';
+    default:
+      return 'text';
+  }
+}
+
+function FieldDialog({ baseId, count, bulk, opened, onClose, finish }: DialogProps) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language === 'en' ? 'en' : 'ru';
+  const meta = useQuery({ queryKey: ['filter-fields', baseId], enabled: opened, queryFn: () => call('GET /bases/{baseId}/filter-fields', { path: { baseId } }) });
+  const defs = useQuery({ queryKey: ['fields', baseId], enabled: opened, queryFn: () => call('GET /bases/{baseId}/fields', { path: { baseId } }) });
+  const [key, setKey] = useState<string | null>(null);
+  const [value, setValue] = useState('');
+  const [list, setList] = useState<string[]>([]);
+  const [clear, setClear] = useState(false);
+  const defOf = (field: string) => defs.data?.items.find((d) => (d.standard ? d.key : `fields.${d.key}`) === field);
+  const editable = (meta.data?.items ?? []).filter((f) => !NOT_EDITABLE.has(f.field) && !defOf(f.field)?.readOnly);
+  const field = editable.find((f) => f.field === key);
+  const def = field && defOf(field.field);
+  const editor = field ? editorOf(field, def) : 'text';
+  const label = (f: FilterField) => f.label[lang] || f.label.ru || f.field;
+  const noClear = !!def && (def.setOnce || def.required);
+  const optionLabel = (v: string) =>
+    field?.field === 'gender' ? t(`act_gender_${v}`, { defaultValue: v }) : field?.field === 'registrationSource' ? t(`rs_${v}`, { defaultValue: v }) : v;
+  const options = (field?.values ?? def?.options ?? []).map((v) => ({ value: v, label: optionLabel(v) }));
+  const filled = editor === 'tags' ? list.length > 0 : value.trim() !== '';
+  const canSubmit = !!field && (clear ? !noClear : filled);
+  const valueError = fieldError(bulk.error, 'action.value');
+
+  const pick = (k: string | null) => {
+    setKey(k);
+    setValue('');
+    setList([]);
+    setClear(false);
+    bulk.setError(null);
+  };
+  const submit = async () => {
+    if (!field) return;
+    const name = label(field);
+    const raw: unknown = editor === 'tags' ? list : editor === 'boolean' ? value === 'true' : value.trim();
+    const action: Action = clear ? { type: 'clearField', field: field.field } : { type: 'setField', field: field.field, value: raw };
+    const ended = await bulk.run(action);
+    if (finish(ended, (n) => t(clear ? 'act_field_clear_done' : 'act_field_set_done', { field: name, count: n }))) pick(null);
+  };
+
+  const input = (() => {
+    const common = { label: t('act_value'), disabled: clear, error: valueError };
+    switch (editor) {
+      case 'select':
+        return <Select {...common} data={options} value={value || null} onChange={(v) => setValue(v ?? '')} searchable allowDeselect={false} comboboxProps={{ withinPortal: true }} />;
+      case 'free':
+        return <Autocomplete {...common} data={options.map((o) => o.value)} value={value} onChange={setValue} comboboxProps={{ withinPortal: true }} />;
+      case 'boolean':
+        return (
+          <Select
+            {...common}
+            data={[
+              { value: 'true', label: t('act_yes') },
+              { value: 'false', label: t('act_no') },
+            ]}
+            value={value || null}
+            onChange={(v) => setValue(v ?? '')}
+            allowDeselect={false}
+            comboboxProps={{ withinPortal: true }}
+          />
+        );
+      case 'tags':
+        return <TagsInput {...common} value={list} onChange={setList} />;
+      case 'date':
+        return <TextInput {...common} type="date" value={value} onChange={(e) => setValue(e.currentTarget.value)} />;
+      case 'number':
+        return <TextInput {...common} inputMode="decimal" value={value} onChange={(e) => setValue(e.currentTarget.value)} />;
+      default:
+        return <TextInput {...common} value={value} onChange={(e) => setValue(e.currentTarget.value)} />;
+    }
+  })();
+
+  return (
+    <ActionDialog
+      testId="field-dialog"
+      opened={opened}
+      onClose={onClose}
+      title={t('act_field_title', { count })}
+      bulk={bulk}
+      canSubmit={canSubmit}
+      onSubmit={() => void submit()}
+      submitLabel={t(clear ? 'act_field_clear' : 'act_field_apply', { count })}
+      errorsAtFields={['action.value']}
+      extraError={meta.error ?? defs.error}
+    >
+      <Select
+        data-autofocus
+        label={t('act_field')}
+        placeholder={t('act_field_pick')}
+        description={t('act_identifiers_hint')}
+        data={editable.map((f) => ({ value: f.field, label: label(f) }))}
+        value={key}
+        onChange={pick}
+        searchable
+        allowDeselect={false}
+        comboboxProps={{ withinPortal: true }}
+      />
+      {field && (
+        <>
+          {input}
+          <Checkbox label={t('act_clear')} checked={clear} disabled={noClear} onChange={(e) => setClear(e.currentTarget.checked)} />
+          {def?.setOnce && <Text size="xs" c="dimmed">{t('act_set_once_hint')}</Text>}
+          {!def?.setOnce && def?.required && <Text size="xs" c="dimmed">{t('act_required_hint')}</Text>}
+        </>
+      )}
+    </ActionDialog>
+  );
+}
+
+// ---------------------------------------------------------------------------
+// add or remove tags
+// ---------------------------------------------------------------------------
+
+const quoted = (names: string[], lang: string) => names.map((n) => (lang === 'en' ? `“${n}”` : `«${n}»`)).join(', ');
+
+function TagsDialog({ baseId, count, bulk, opened, onClose, finish, mode }: DialogProps & { mode: 'add' | 'remove' }) {
+  const { t, i18n } = useTranslation();
+  const qc = useQueryClient();
+  const tags = useQuery({ queryKey: ['tags', baseId], queryFn: () => call('GET /bases/{baseId}/tags', { path: { baseId } }) });
+  const [names, setNames] = useState<string[]>([]);
+  const [colors, setColors] = useState<Record<string, string>>({});
+  // Tags created here before the list refetched (so a retry after an error does not create them again).
+  const [created, setCreated] = useState<Tag[]>([]);
+  const [createError, setCreateError] = useState<unknown>(null);
+  const [creating, setCreating] = useState(false);
+  const all = [...(tags.data?.items ?? []), ...created.filter((c) => !tags.data?.items.some((x) => x.id === c.id))];
+
+  const submit = async () => {
+    setCreateError(null);
+    const ids: number[] = [];
+    const made: Tag[] = [];
+    setCreating(true);
+    try {
+      for (const name of names) {
+        const known = findTag([...all, ...made], name);
+        if (known) ids.push(known.id);
+        else {
+          const tag = await call('POST /bases/{baseId}/tags', { path: { baseId }, body: { name, color: colors[name] ?? PALETTE[0]!.color } });
+          made.push(tag);
+          ids.push(tag.id);
+        }
+      }
+    } catch (e) {
+      setCreateError(e);
+      return;
+    } finally {
+      setCreating(false);
+      if (made.length) {
+        setCreated((c) => [...c, ...made]);
+        void qc.invalidateQueries({ queryKey: ['tags', baseId] });
+      }
+    }
+    const ended = await bulk.run(mode === 'add' ? { type: 'addTags', tagIds: ids } : { type: 'removeTags', tagIds: ids });
+    const shown = names.map((n) => findTag([...all, ...made], n)?.name ?? n);
+    const key = mode === 'add' ? (shown.length === 1 ? 'act_tag_added' : 'act_tags_added') : shown.length === 1 ? 'act_tag_removed' : 'act_tags_removed';
+    if (finish(ended, (n) => t(key, { tags: shown.length === 1 ? shown[0] : quoted(shown, i18n.language), count: n }))) {
+      setNames([]);
+      setColors({});
+    }
+  };
+  return (
+    <ActionDialog
+      testId={mode === 'add' ? 'add-tags-dialog' : 'remove-tags-dialog'}
+      opened={opened}
+      onClose={onClose}
+      title={t(mode === 'add' ? 'act_tags_add_title' : 'act_tags_remove_title', { count })}
+      bulk={{ ...bulk, busy: bulk.busy || creating }}
+      canSubmit={names.length > 0}
+      onSubmit={() => void submit()}
+      submitLabel={t(mode === 'add' ? 'act_tags_add_title' : 'act_tags_remove_title', { count })}
+      errorsAtFields={['action.tagIds']}
+      extraError={tags.error ?? createError}
+    >
+      <TagPicker
+        tags={all}
+        value={names}
+        onChange={setNames}
+        colors={colors}
+        onColors={setColors}
+        creatable={mode === 'add'}
+        label={t('act_tags')}
+        placeholder={t(mode === 'add' ? 'act_tags_add_placeholder' : 'act_tags_remove_placeholder')}
+        error={fieldError(bulk.error, 'action.tagIds')}
+      />
+    </ActionDialog>
+  );
+}
+
+// ---------------------------------------------------------------------------
+// add to a manual segment
+// ---------------------------------------------------------------------------
+
+function SegmentDialog({ baseId, count, bulk, opened, onClose, finish }: DialogProps) {
+  const { t } = useTranslation();
+  const qc = useQueryClient();
+  const segments = useQuery({ queryKey: ['segments', baseId], enabled: opened, queryFn: () => call('GET /bases/{baseId}/segments', { path: { baseId } }) });
+  const manual = (segments.data?.items ?? []).filter((s) => s.kind === 'manual');
+  const [mode, setMode] = useState<'existing' | 'new' | null>(null);
+  const [segmentId, setSegmentId] = useState<string | null>(null);
+  const [name, setName] = useState('');
+  const [createError, setCreateError] = useState<unknown>(null);
+  const [creating, setCreating] = useState(false);
+  const effective = mode ?? (segments.isSuccess && !manual.length ? 'new' : 'existing');
+  const canSubmit = effective === 'new' ? name.trim() !== '' : segmentId !== null;
+
+  const submit = async () => {
+    setCreateError(null);
+    let id = Number(segmentId);
+    let segName = manual.find((s) => s.id === id)?.name ?? '';
+    if (effective === 'new') {
+      setCreating(true);
+      try {
+        const s = await call('POST /bases/{baseId}/segments', { path: { baseId }, body: { name: name.trim(), kind: 'manual' } });
+        id = s.id;
+        segName = s.name;
+        // Made now: a retry after an error adds to it rather than creating another.
+        qc.setQueryData(['segments', baseId], (old: Res<'GET /bases/{baseId}/segments'> | undefined) => (old ? { items: [...old.items, s] } : old));
+        void qc.invalidateQueries({ queryKey: ['segments', baseId] });
+        setMode('existing');
+        setSegmentId(String(s.id));
+        setName('');
+      } catch (e) {
+        setCreateError(e);
+        return;
+      } finally {
+        setCreating(false);
+      }
+    }
+    const ended = await bulk.run({ type: 'addToSegment', segmentId: id });
+    if (finish(ended, (n) => t('act_segment_done', { name: segName, count: n }))) {
+      setMode(null);
+      setSegmentId(null);
+    }
+  };
+  return (
+    <ActionDialog
+      testId="segment-dialog"
+      opened={opened}
+      onClose={onClose}
+      title={t('act_segment_title', { count })}
+      bulk={{ ...bulk, busy: bulk.busy || creating }}
+      canSubmit={canSubmit}
+      onSubmit={() => void submit()}
+      submitLabel={t('act_segment_apply', { count })}
+      errorsAtFields={['name']}
+      extraError={segments.error ?? createError}
+    >
+      <SegmentedControl
+        value={effective}
+        onChange={(v) => setMode(v as 'existing' | 'new')}
+        data={[
+          { value: 'existing', label: t('act_segment_existing') },
+          { value: 'new', label: t('act_segment_new') },
+        ]}
+      />
+      {effective === 'existing' ? (
+        manual.length || !segments.isSuccess ? (
+          <Select
+            data-autofocus
+            label={t('act_segment')}
+            placeholder={t('act_segment_pick')}
+            data={manual.map((s) => ({ value: String(s.id), label: s.count === null ? s.name : `${s.name} (${t('act_segment_members', { count: s.count })})` }))}
+            value={segmentId}
+            onChange={setSegmentId}
+            searchable
+            allowDeselect={false}
+            comboboxProps={{ withinPortal: true }}
+          />
+        ) : (
+          <Text size="sm">{t('act_segment_none')}</Text>
+        )
+      ) : (
+        <TextInput data-autofocus label={t('act_segment_name')} value={name} onChange={(e) => setName(e.currentTarget.value)} error={fieldError(createError, 'name')} />
+      )}
+    </ActionDialog>
+  );
+}
+
+// ---------------------------------------------------------------------------
+// delete
+// ---------------------------------------------------------------------------
+
+function DeleteDialog({ count, bulk, opened, onClose, finish }: DialogProps) {
+  const { t } = useTranslation();
+  const [typed, setTyped] = useState('');
+  useEffect(() => {
+    if (opened) setTyped('');
+  }, [opened]);
+  const word = typed.trim().toUpperCase();
+  const submit = async () => {
+    const ended = await bulk.run({ type: 'delete', confirm: 'DELETE', expectedCount: count });
+    finish(ended, (n) => t('act_deleted', { count: n }), false);
+  };
+  return (
+    <ActionDialog
+      testId="delete-dialog"
+      opened={opened}
+      onClose={onClose}
+      title={t('bulk_delete_title', { count })}
+      bulk={bulk}
+      color="red"
+      canSubmit={word === 'УДАЛИТЬ' || word === 'DELETE'}
+      onSubmit={() => void submit()}
+      submitLabel={t('bulk_delete_confirm', { count })}
+    >
+      <Text>{t('bulk_delete_text', { count })}</Text>
+      <TextInput data-autofocus label={t('bulk_delete_type')} value={typed} onChange={(e) => setTyped(e.currentTarget.value)} autoComplete="off" />
+    </ActionDialog>
   );
 }

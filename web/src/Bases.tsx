@@ -3,12 +3,14 @@ import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { call, type Base } from './api.ts';
+import { BaseSettings } from './BaseSettings.tsx';
 import { BaseWizard } from './BaseWizard.tsx';
 
 export function Bases({ onOpen }: { onOpen: (id: number) => void }) {
   const { t } = useTranslation();
   const bases = useQuery({ queryKey: ['bases'], queryFn: () => call('GET /bases') });
   const [creating, setCreating] = useState(false);
+  const [settingsOf, setSettingsOf] = useState<number | null>(null);
   return (
     <>
       <Group justify="space-between" mb="md">
@@ -16,7 +18,8 @@ export function Bases({ onOpen }: { onOpen: (id: number) => void }) {
         <Button onClick={() => setCreating(true)}>{t('bw_open')}</Button>
       </Group>
       <BaseWizard opened={creating} onClose={() => setCreating(false)} onCreated={(id) => (setCreating(false), onOpen(id))} />
-      {bases.isPending && <Loader />}
+      {settingsOf !== null && <BaseSettings baseId={settingsOf} onClose={() => setSettingsOf(null)} onDeleted={() => setSettingsOf(null)} />}
+      {bases.isPending && <Loader aria-label={t('loading')} />}
       {bases.error && (
         <Alert color="red">
           {bases.error.message} <Button size="xs" onClick={() => void bases.refetch()}>{t('retry')}</Button>
@@ -28,7 +31,12 @@ export function Bases({ onOpen }: { onOpen: (id: number) => void }) {
           <Card key={b.id} withBorder data-testid="base-card">
             <Group justify="space-between">
               <Title order={4}>{b.name}</Title>
-              <Button onClick={() => onOpen(b.id)}>{t('open')}</Button>
+              <Group gap="xs">
+                <Button variant="default" aria-label={t('bs_settings_of', { name: b.name })} onClick={() => setSettingsOf(b.id)}>
+                  {t('bs_settings')}
+                </Button>
+                <Button onClick={() => onOpen(b.id)}>{t('open')}</Button>
+              </Group>
             </Group>
             {b.description && <Text size="sm" c="dimmed">{b.description}</Text>}
           </Card>

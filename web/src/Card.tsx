@@ -1,80 +1,906 @@
-// The client card: personal data edited in place and saved with «Сохранить изменения» (the API's
-// errors shown at their fields), identifiers, kind, registration, created/updated, and the timeline.
-import { Alert, Badge, Button, Drawer, Group, Loader, SimpleGrid, Stack, Text, TextInput, Timeline, Title } from '@mantine/core';
+// The client card, a drawer on the right. Header: the name (or phone/email), kind, tags in their
+// colours (× takes one off, «+ тег» puts an existing or a new one on at once), created/updated.
+// Tabs: «Профиль» — personal data, identifiers, registration, UTM and referral, the base's custom
+// fields by type, edited in place and saved with one «Сохранить изменения» (one PATCH with only the
+// changed fields; the API's errors at their inputs; edits kept if the save fails; leaving with unsaved
+// edits asks first) — and «История изменений», the timeline with old → new values.
+// Loyalty and communications add their own Tabs.Tab/Tabs.Panel pairs next to these (see TABS below).
+import {
+  Alert,
+  Autocomplete,
+  Badge,
+  Box,
+  Button,
+  Center,
+  Checkbox,
+  CloseButton,
+  Collapse,
+  Combobox,
+  Drawer,
+  Fieldset,
+  Group,
+  Loader,
+  Modal,
+  NumberInput,
+  Select,
+  SimpleGrid,
+  Stack,
+  Tabs,
+  TagsInput,
+  Text,
+  TextInput,
+  Timeline,
+  useCombobox,
+} from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { call, ApiError, type Profile, type Res } from './api.ts';
-import { formatDate as inputDate } from './format.ts';
-import { formatDateTime } from './i18n.ts';
-
-const EDITABLE = ['lastName', 'firstName', 'middleName', 'phone', 'email', 'cardNumber', 'birthDate', 'city'] as const;
-type Editable = (typeof EDITABLE)[number];
+import { call, ApiError, type Res } from './api.ts';
+import {
+  changedKeys,
+  customDefs,
+  displayName,
+  draftOf,
+  EXTRA_KEYS,
+  fromTo,
+  IDENTIFIERS,
+  patchOf,
+  PERSONAL,
+  STANDARD,
+  tagDiff,
+  UTM,
+  type Draft,
+  type DraftValue,
+  type FieldDef,
+  type Patch,
+  type Profile,
+} from './cardDraft.ts';
+import { formatPhone } from './format.ts';
+import { formatDate, formatDateTime, formatNumber } from './i18n.ts';
+import { PALETTE, type Tag } from './TagPicker.tsx';
 
 type Event = Res<'GET /bases/{baseId}/profiles/{id}/events'>['items'][number];
+type Lang = 'ru' | 'en';
+
+/** The card's tabs; loyalty and communications append theirs (a value here, a Tabs.Tab and a Tabs.Panel below). */
+type TabValue = 'profile' | 'history';
+
+/** Standard fields whose labels i18n.ts already has as f_*. */
+const F_KEYS = new Set(['lastName', 'firstName', 'middleName', 'phone', 'email', 'cardNumber', 'birthDate', 'city']);
+
+/** Labels of fields by their API path (`city`, `fields.level`, `tags`) in the UI's language. */
+function useFieldLabel(defs: readonly FieldDef[] | undefined) {
+  const { t, i18n } = useTranslation();
+  const lang: Lang = i18n.language === 'en' ? 'en' : 'ru';
+  return (path: string): string => {
+    if (path.startsWith('fields.')) {
+      const key = path.slice('fields.'.length);
+      const d = defs?.find((x) => x.key === key && !x.standard);
+      return d ? d.label[lang] || d.label.ru || key : key;
+    }
+    if (F_KEYS.has(path)) return t(`f_${path}`);
+    const extra = /^extraKey(\d)$/.exec(path);
+    if (extra) return t('cd_f_extraKey', { n: extra[1] });
+    if (i18n.exists(`cd_f_${path}`)) return t(`cd_f_${path}`);
+    const d = defs?.find((x) => x.key === path && x.standard);
+    return d ? d.label[lang] || d.label.ru : path;
+  };
+}
 
 export function ClientCard({ baseId, id, onClose }: { baseId: number; id: number | null; onClose: () => void }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
+  const lang: Lang = i18n.language === 'en' ? 'en' : 'ru';
   const qc = useQueryClient();
-  const profile = useQuery({ queryKey: ['profile', baseId, id], enabled: id !== null, queryFn: () => call('GET /bases/{baseId}/profiles/{id}', { path: { baseId, id: id! } }) });
+  const profileKey = ['profile', baseId, id];
+  const profile = useQuery({ queryKey: profileKey, enabled: id !== null, queryFn: () => call('GET /bases/{baseId}/profiles/{id}', { path: { baseId, id: id! } }) });
   const events = useQuery({ queryKey: ['events', baseId, id], enabled: id !== null, queryFn: () => call('GET /bases/{baseId}/profiles/{id}/events', { path: { baseId, id: id! } }) });
-  const [form, setForm] = useState<Partial<Record<Editable, string>>>({});
+  const fieldDefs = useQuery({ queryKey: ['fields', baseId], enabled: id !== null, queryFn: () => call('GET /bases/{baseId}/fields', { path: { baseId } }) });
+  const tagList = useQuery({ queryKey: ['tags', baseId], enabled: id !== null, queryFn: () => call('GET /bases/{baseId}/tags', { path: { baseId } }) });
+  const defs = fieldDefs.data?.items;
+  const label = useFieldLabel(defs);
+
+  // The user's edits, apart from the profile: a refetch never wipes them, a failed save keeps them.
+  const [edits, setEdits] = useState<Draft>({});
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [tab, setTab] = useState<TabValue>('profile');
+  const [moreKeys, setMoreKeys] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const formRef = useRef<HTMLFormElement>(null);
+  // After a refused save has been drawn, its first refused input gets the focus (and comes into view).
+  const [focusError, setFocusError] = useState(0);
   useEffect(() => {
-    if (profile.data) setForm(Object.fromEntries(EDITABLE.map((k) => [k, (k === 'birthDate' ? inputDate(profile.data[k]) : profile.data[k]) ?? ''])));
-  }, [profile.data]);
+    if (focusError) formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+  }, [focusError]);
+  // Another client (or none): start clean.
+  const [shownId, setShownId] = useState(id);
+  if (shownId !== id) {
+    setShownId(id);
+    setEdits({});
+    setErrors({});
+    setFormError(null);
+    setNotice(null);
+    setTab('profile');
+    setMoreKeys(false);
+    setConfirming(false);
+  }
+
+  const p = profile.data;
+  const initial = useMemo(() => (p ? draftOf(p, defs ?? []) : null), [p, defs]);
+  const changed = initial ? changedKeys(initial, edits) : [];
+  const dirty = changed.length > 0;
+  const value = (k: string): DraftValue => (k in edits ? edits[k]! : (initial?.[k] ?? ''));
+  const edit = (k: string, v: DraftValue) => {
+    setEdits((e) => ({ ...e, [k]: v }));
+    setNotice(null);
+    if (errors[k]) setErrors(({ [k]: _gone, ...rest }) => rest);
+  };
+
+  useEffect(() => {
+    if (!dirty) return;
+    const warn = (e: BeforeUnloadEvent) => e.preventDefault();
+    window.addEventListener('beforeunload', warn);
+    return () => window.removeEventListener('beforeunload', warn);
+  }, [dirty]);
+
+  const invalidate = (...keys: string[]) => {
+    for (const key of keys) void qc.invalidateQueries({ queryKey: [key, baseId] });
+  };
+
   const save = useMutation({
-    mutationFn: () => {
-      const p = profile.data!;
-      const changed = EDITABLE.filter((k) => (form[k] ?? '') !== ((k === 'birthDate' ? inputDate(p[k]) : p[k]) ?? ''));
-      return call('PATCH /bases/{baseId}/profiles/{id}', { path: { baseId, id: id! }, body: Object.fromEntries(changed.map((k) => [k, form[k] === '' ? null : form[k]])) });
+    mutationFn: (body: Patch) => call('PATCH /bases/{baseId}/profiles/{id}', { path: { baseId, id: id! }, body }),
+    onMutate: () => {
+      setErrors({});
+      setFormError(null);
+      setNotice(null);
     },
-    onSuccess: () => {
-      void qc.invalidateQueries({ queryKey: ['profile', baseId, id] });
-      void qc.invalidateQueries({ queryKey: ['events', baseId, id] });
-      void qc.invalidateQueries({ queryKey: ['clients', baseId] });
+    onSuccess: (res, body) => {
+      setEdits({});
+      if (res.id !== id) {
+        // A subscriber given a member's email folds into that member: this card's profile is gone.
+        setNotice(t('cd_merged_into', { id: res.id }));
+        invalidate('profile');
+      } else {
+        qc.setQueryData(profileKey, res);
+        setNotice(res.mergedFrom?.length ? t('cd_merged_from', { count: res.mergedFrom.length }) : t('saved'));
+      }
+      invalidate('events', 'clients');
+      // Values of free lists join the field's options.
+      if (body.fields) invalidate('fields', 'filter-fields', 'field-values');
+    },
+    onError: (e) => {
+      if (!(e instanceof ApiError) || !e.fields.length) return setFormError(e.message);
+      const shown = new Set<string>([...STANDARD, ...customDefs(defs ?? []).map((d) => `fields.${d.key}`)]);
+      const at: Record<string, string> = {};
+      const elsewhere: string[] = [];
+      for (const f of e.fields) {
+        if (shown.has(f.field)) at[f.field] = at[f.field] ? `${at[f.field]}; ${f.message}` : f.message;
+        else elsewhere.push(f.message);
+      }
+      setErrors(at);
+      // Extra keys are folded away when empty: open them when one has an error.
+      if (EXTRA_KEYS.some((k) => at[k])) setMoreKeys(true);
+      setFocusError((n) => n + 1);
+      setFormError(elsewhere.length ? [e.message, ...elsewhere].join(' · ') : Object.keys(at).length ? t('cd_fix_fields') : e.message);
     },
   });
-  const err = save.error instanceof ApiError ? save.error : null;
-  const fieldError = (k: string) => err?.fields.find((f) => f.field === k)?.message;
-  const p = profile.data;
+  const submit = (then?: () => void) => {
+    if (!initial || !dirty || save.isPending) return;
+    save.mutate(patchOf(initial, edits), { onSuccess: () => then?.() });
+  };
+
+  const tagOp = useMutation({
+    mutationFn: async (op: { add: number } | { remove: number } | { create: string }) => {
+      let body: { add?: number[]; remove?: number[] };
+      if ('create' in op) {
+        const all = tagList.data?.items ?? [];
+        const tag = await call('POST /bases/{baseId}/tags', { path: { baseId }, body: { name: op.create, color: PALETTE[all.length % PALETTE.length]!.color } });
+        body = { add: [tag.id] };
+      } else body = 'add' in op ? { add: [op.add] } : { remove: [op.remove] };
+      return call('POST /bases/{baseId}/profiles/{id}/tags', { path: { baseId, id: id! }, body });
+    },
+    onSuccess: (res) => {
+      qc.setQueryData(profileKey, res);
+      invalidate('events', 'clients');
+    },
+    onSettled: (_res, _err, op) => {
+      if ('create' in op) invalidate('tags');
+    },
+  });
+
+  const requestClose = () => (dirty ? setConfirming(true) : onClose());
+  const name = p ? (displayName(p) ?? (formatPhone(p.phone) || p.email || p.cardNumber || t('cd_nameless'))) : '';
+
   return (
-    <Drawer opened={id !== null} onClose={onClose} position="right" size="xl" title={<Title order={3}>{t('card')}</Title>}>
-      {profile.isPending && <Loader />}
-      {profile.error && <Alert color="red">{profile.error.message}</Alert>}
-      {p && (
-        <Stack>
-          <Group gap="xs">
-            <Badge>{t(`kind_${p.kind}`)}</Badge>
-            {p.registrationSource && <Badge variant="outline">{t('regSource')}: {t(`rs_${p.registrationSource}`)}</Badge>}
-            {p.pointOfSale && <Badge variant="outline">{p.pointOfSale}</Badge>}
-          </Group>
-          <SimpleGrid cols={2}>
-            {EDITABLE.map((k) => (
-              <TextInput key={k} label={t(`f_${k}`)} value={form[k] ?? ''} error={fieldError(k)} onChange={(e) => setForm({ ...form, [k]: e.currentTarget.value })} />
-            ))}
-          </SimpleGrid>
-          {err && !err.fields.length && <Alert color="red">{err.message}</Alert>}
-          {save.isSuccess && !save.isPending && <Text c="green">{t('saved')}</Text>}
-          <Group>
-            <Button onClick={() => save.mutate()} loading={save.isPending}>
-              {t('save')}
+    <>
+      <Drawer
+        opened={id !== null}
+        onClose={requestClose}
+        position="right"
+        size="xl"
+        closeButtonProps={{ 'aria-label': t('cd_close') }}
+        title={
+          <Box component="span" display="block">
+            <Text component="span" display="block" size="xs" c="dimmed">
+              {t('card')}
+            </Text>
+            {name && (
+              <Text component="span" display="block" fw={700} size="xl" data-testid="card-name">
+                {name}
+              </Text>
+            )}
+          </Box>
+        }
+      >
+        {profile.isPending && (
+          <Center py="xl">
+            <Loader aria-label={t('cd_loading')} />
+          </Center>
+        )}
+        {profile.error && (
+          <Alert color="red" title={profile.error.message}>
+            <Button size="xs" variant="white" onClick={() => void profile.refetch()}>
+              {t('retry')}
             </Button>
-          </Group>
-          <Text size="sm" c="dimmed">
-            {t('created')}: {formatDateTime(p.createdAt)} · {t('updated')}: {formatDateTime(p.updatedAt)}
-          </Text>
-          <Title order={4}>{t('timeline')}</Title>
-          <Timeline bulletSize={14} lineWidth={2} data-testid="timeline">
-            {events.data?.items.map((e) => (
-              <Timeline.Item key={e.id} title={`${t(`ev_${e.action}`)} · ${formatDateTime(e.at)} · ${e.actor}`}>
-                <Text size="xs" c="dimmed">
-                  {Object.keys(e.changes).join(', ')}
-                </Text>
-              </Timeline.Item>
-            ))}
-          </Timeline>
-        </Stack>
-      )}
-    </Drawer>
+          </Alert>
+        )}
+        {p && (
+          <Stack gap="sm">
+            <Group gap="xs">
+              <Badge color={p.kind === 'member' ? 'teal' : 'gray'} variant="light" tt="none" data-testid="card-kind">
+                {t(`kind_${p.kind}`)}
+              </Badge>
+              <Text size="xs" c="dimmed">
+                {t('cd_id', { id: p.id })}
+              </Text>
+            </Group>
+            <TagsRow
+              tags={tagList.data?.items ?? []}
+              on={p.tags}
+              busy={tagOp.isPending}
+              onAdd={(tagId) => tagOp.mutate({ add: tagId })}
+              onCreate={(tagName) => tagOp.mutate({ create: tagName })}
+              onRemove={(tagId) => tagOp.mutate({ remove: tagId })}
+            />
+            {tagOp.error && (
+              <Alert color="red" withCloseButton closeButtonLabel={t('cd_close')} onClose={() => tagOp.reset()} p="xs">
+                {tagOp.error.message}
+              </Alert>
+            )}
+            <Text size="xs" c="dimmed" data-testid="card-dates">
+              {t('created')}: {formatDateTime(p.createdAt)} · {t('updated')}: {formatDateTime(p.updatedAt)}
+            </Text>
+
+            <Tabs value={tab} onChange={(v) => setTab((v as TabValue | null) ?? 'profile')} keepMounted={false}>
+              <Tabs.List>
+                <Tabs.Tab value="profile">{t('cd_tab_profile')}</Tabs.Tab>
+                {/* Loyalty and communications: their Tabs.Tab go here, their Tabs.Panel after the profile's. */}
+                <Tabs.Tab
+                  value="history"
+                  rightSection={
+                    events.data?.items.length ? (
+                      <Badge size="xs" variant="light" circle={events.data.items.length < 10}>
+                        {events.data.items.length}
+                      </Badge>
+                    ) : null
+                  }
+                >
+                  {t('timeline')}
+                </Tabs.Tab>
+              </Tabs.List>
+
+              <Tabs.Panel value="profile" pt="sm">
+                <form
+                  ref={formRef}
+                  noValidate
+                  onSubmit={(e) => {
+                    e.preventDefault();
+                    submit();
+                  }}
+                >
+                  <Stack gap="md">
+                    <Fieldset legend={t('cd_sec_personal')}>
+                      <SimpleGrid cols={2}>
+                        {PERSONAL.map((k) =>
+                          k === 'gender' ? (
+                            <Select
+                              key={k}
+                              label={label(k)}
+                              data={[
+                                { value: 'none', label: t('cd_gender_none') },
+                                { value: 'm', label: t('cd_gender_m') },
+                                { value: 'f', label: t('cd_gender_f') },
+                              ]}
+                              value={(value(k) as string) || 'none'}
+                              onChange={(v) => edit(k, !v || v === 'none' ? '' : v)}
+                              allowDeselect={false}
+                              error={errors[k]}
+                            />
+                          ) : (
+                            <TextInput
+                              key={k}
+                              label={label(k)}
+                              placeholder={k === 'birthDate' ? t('cd_date_hint') : undefined}
+                              value={value(k) as string}
+                              error={errors[k]}
+                              onChange={(e) => edit(k, e.currentTarget.value)}
+                            />
+                          ),
+                        )}
+                      </SimpleGrid>
+                    </Fieldset>
+
+                    <Fieldset legend={t('cd_sec_ids')}>
+                      <SimpleGrid cols={2}>
+                        {IDENTIFIERS.map((k) => (
+                          <TextInput key={k} label={label(k)} value={value(k) as string} error={errors[k]} onChange={(e) => edit(k, e.currentTarget.value)} />
+                        ))}
+                      </SimpleGrid>
+                      <ExtraKeys
+                        open={moreKeys || EXTRA_KEYS.some((k) => initial?.[k] !== '')}
+                        onToggle={() => setMoreKeys(!moreKeys)}
+                        canFold={EXTRA_KEYS.every((k) => initial?.[k] === '')}
+                      >
+                        <SimpleGrid cols={2} pt="sm">
+                          {EXTRA_KEYS.map((k) => (
+                            <TextInput key={k} label={label(k)} value={value(k) as string} error={errors[k]} onChange={(e) => edit(k, e.currentTarget.value)} />
+                          ))}
+                        </SimpleGrid>
+                      </ExtraKeys>
+                    </Fieldset>
+
+                    <Fieldset legend={t('cd_sec_reg')}>
+                      <SimpleGrid cols={2}>
+                        <TextInput
+                          label={label('registrationSource')}
+                          value={p.registrationSource ? t(`rs_${p.registrationSource}`) : t('cd_not_set')}
+                          readOnly
+                          variant="filled"
+                          description={t('cd_read_only')}
+                        />
+                        <PointOfSale
+                          label={label('pointOfSale')}
+                          value={value('pointOfSale') as string}
+                          locked={(defs?.find((d) => d.key === 'pointOfSale')?.setOnce ?? true) && initial?.pointOfSale !== ''}
+                          error={errors.pointOfSale}
+                          onChange={(v) => edit('pointOfSale', v)}
+                        />
+                      </SimpleGrid>
+                    </Fieldset>
+
+                    <Fieldset legend={t('cd_sec_utm')}>
+                      <SimpleGrid cols={2}>
+                        {UTM.map((k) => (
+                          <TextInput key={k} label={label(k)} value={value(k) as string} error={errors[k]} onChange={(e) => edit(k, e.currentTarget.value)} />
+                        ))}
+                      </SimpleGrid>
+                    </Fieldset>
+
+                    <Fieldset legend={t('cd_sec_custom')} data-testid="custom-fields">
+                      {fieldDefs.isPending && <Loader size="sm" aria-label={t('loading')} />}
+                      {fieldDefs.error && (
+                        <Alert color="red" title={fieldDefs.error.message}>
+                          <Button size="xs" variant="white" onClick={() => void fieldDefs.refetch()}>
+                            {t('retry')}
+                          </Button>
+                        </Alert>
+                      )}
+                      {defs && customDefs(defs).length === 0 && (
+                        <Text size="sm" c="dimmed">
+                          {t('cd_no_custom')}
+                        </Text>
+                      )}
+                      {defs && customDefs(defs).length > 0 && (
+                        <SimpleGrid cols={2}>
+                          {customDefs(defs).map((d) => (
+                            <CustomInput
+                              key={d.key}
+                              def={d}
+                              lang={lang}
+                              value={value(`fields.${d.key}`)}
+                              error={errors[`fields.${d.key}`]}
+                              onChange={(v) => edit(`fields.${d.key}`, v)}
+                            />
+                          ))}
+                        </SimpleGrid>
+                      )}
+                    </Fieldset>
+
+                    {/* Always in sight at the drawer's bottom: the state of the edits, the error of a save, the buttons. */}
+                    <Group
+                      justify="space-between"
+                      wrap="nowrap"
+                      py="sm"
+                      style={{ position: 'sticky', bottom: 0, background: 'var(--mantine-color-body)', borderTop: '1px solid var(--mantine-color-default-border)', zIndex: 2 }}
+                    >
+                      {formError ? (
+                        <Text size="sm" c="red" role="alert" data-testid="card-error" style={{ flex: 1, minWidth: 0 }}>
+                          {formError}
+                        </Text>
+                      ) : (
+                        <Text size="sm" c={notice ? 'green' : 'dimmed'} role="status" data-testid="card-status" style={{ flex: 1, minWidth: 0 }}>
+                          {notice ?? (dirty ? t('cd_changed', { count: changed.length }) : t('cd_nothing_changed'))}
+                        </Text>
+                      )}
+                      <Group gap="xs" wrap="nowrap">
+                        <Button
+                          variant="default"
+                          disabled={!dirty || save.isPending}
+                          onClick={() => {
+                            setEdits({});
+                            setErrors({});
+                            setFormError(null);
+                          }}
+                        >
+                          {t('cd_discard')}
+                        </Button>
+                        <Button type="submit" disabled={!dirty} loading={save.isPending}>
+                          {t('save')}
+                        </Button>
+                      </Group>
+                    </Group>
+                  </Stack>
+                </form>
+              </Tabs.Panel>
+
+              <Tabs.Panel value="history" pt="md">
+                <History events={events} tags={tagList.data?.items ?? []} defs={defs} label={label} />
+              </Tabs.Panel>
+            </Tabs>
+          </Stack>
+        )}
+      </Drawer>
+
+      {/* A sibling of the drawer, not a child: its Escape must not reach the drawer's. */}
+      <Modal opened={confirming} onClose={() => setConfirming(false)} title={t('cd_unsaved_title')} zIndex={400} centered>
+        <Text size="sm">{t('cd_unsaved_text')}</Text>
+        <Group justify="flex-end" mt="md" gap="xs">
+          <Button variant="default" onClick={() => setConfirming(false)} data-autofocus>
+            {t('cd_unsaved_stay')}
+          </Button>
+          <Button
+            color="red"
+            variant="light"
+            onClick={() => {
+              setConfirming(false);
+              setEdits({});
+              onClose();
+            }}
+          >
+            {t('cd_unsaved_drop')}
+          </Button>
+          <Button
+            onClick={() => {
+              setConfirming(false);
+              submit(onClose);
+            }}
+          >
+            {t('cd_unsaved_save')}
+          </Button>
+        </Group>
+      </Modal>
+    </>
   );
 }
+
+/** The extra keys 1–6: folded under «Ещё ключи» while they are all empty. */
+function ExtraKeys({ open, canFold, onToggle, children }: { open: boolean; canFold: boolean; onToggle: () => void; children: ReactNode }) {
+  const { t } = useTranslation();
+  if (!canFold) return children;
+  return (
+    <>
+      <Button variant="subtle" size="compact-sm" mt="sm" onClick={onToggle} aria-expanded={open} aria-controls="card-extra-keys">
+        {open ? t('cd_less_keys') : t('cd_more_keys')}
+      </Button>
+      <Collapse expanded={open} id="card-extra-keys">
+        {children}
+      </Collapse>
+    </>
+  );
+}
+
+/** The point of sale is set once: editable while empty, then shown locked. */
+function PointOfSale({ label, value, locked, error, onChange }: { label: string; value: string; locked: boolean; error?: string; onChange: (v: string) => void }) {
+  const { t } = useTranslation();
+  return (
+    <TextInput
+      label={label}
+      value={value}
+      disabled={locked}
+      description={locked ? t('cd_set_once') : t('cd_set_once_empty')}
+      error={error}
+      onChange={(e) => onChange(e.currentTarget.value)}
+    />
+  );
+}
+
+/** One custom field's input by its type; required ones marked, read-only ones disabled. */
+function CustomInput({ def, lang, value, error, onChange }: { def: FieldDef; lang: Lang; value: DraftValue; error?: string; onChange: (v: DraftValue) => void }) {
+  const { t } = useTranslation();
+  const label = def.label[lang] || def.label.ru || def.key;
+  const common = { label, error, withAsterisk: def.required, disabled: def.readOnly, description: def.readOnly ? t('cd_read_only') : undefined };
+  switch (def.type) {
+    case 'int':
+    case 'float':
+      return (
+        <NumberInput
+          {...common}
+          value={typeof value === 'number' || typeof value === 'string' ? value : ''}
+          onChange={(v) => onChange(v)}
+          allowDecimal={def.type === 'float'}
+          decimalSeparator={lang === 'ru' ? ',' : '.'}
+        />
+      );
+    case 'boolean':
+      return (
+        <Checkbox
+          mt="lg"
+          label={
+            <>
+              {label}
+              {def.required && (
+                <Text span c="red" aria-hidden>
+                  {' *'}
+                </Text>
+              )}
+            </>
+          }
+          description={common.description}
+          checked={value === true}
+          disabled={def.readOnly}
+          error={error}
+          onChange={(e) => onChange(e.currentTarget.checked)}
+        />
+      );
+    case 'list': {
+      const current = typeof value === 'string' ? value : '';
+      const data = current && !def.options.includes(current) ? [...def.options, current] : def.options;
+      if (def.listMode === 'free') return <Autocomplete {...common} data={data} value={current} onChange={(v) => onChange(v)} />;
+      return <Select {...common} data={data} value={current || null} onChange={(v) => onChange(v ?? '')} clearable searchable />;
+    }
+    case 'tags':
+      return <TagsInput {...common} data={def.options} value={Array.isArray(value) ? value : []} onChange={(v) => onChange(v)} clearable />;
+    case 'date':
+      return <TextInput {...common} placeholder={t('cd_date_hint')} value={String(value)} onChange={(e) => onChange(e.currentTarget.value)} />;
+    default:
+      return <TextInput {...common} value={String(value)} onChange={(e) => onChange(e.currentTarget.value)} />;
+  }
+}
+
+/** The client's tags as badges in their colours, each with ×, and «+ тег». */
+function TagsRow({
+  tags,
+  on,
+  busy,
+  onAdd,
+  onCreate,
+  onRemove,
+}: {
+  tags: readonly Tag[];
+  on: number[];
+  busy: boolean;
+  onAdd: (id: number) => void;
+  onCreate: (name: string) => void;
+  onRemove: (id: number) => void;
+}) {
+  const { t } = useTranslation();
+  const [adding, setAdding] = useState(false);
+  const addButton = useRef<HTMLButtonElement>(null);
+  const mine = on.map((id) => tags.find((x) => x.id === id)).filter((x): x is Tag => !!x);
+  return (
+    <Group gap={6} role="group" aria-label={t('cd_tags')} data-testid="card-tags">
+      {mine.map((tag) => (
+        <Badge
+          key={tag.id}
+          color={tag.color}
+          autoContrast
+          variant="filled"
+          tt="none"
+          pr={2}
+          rightSection={
+            <CloseButton
+              size="xs"
+              variant="transparent"
+              style={{ color: 'inherit' }}
+              aria-label={t('cd_tag_remove', { name: tag.name })}
+              disabled={busy}
+              onClick={() => onRemove(tag.id)}
+            />
+          }
+        >
+          {tag.name}
+        </Badge>
+      ))}
+      {adding ? (
+        <TagAdder
+          tags={tags}
+          on={on}
+          onAdd={onAdd}
+          onCreate={onCreate}
+          busy={busy}
+          onDone={() => {
+            setAdding(false);
+            requestAnimationFrame(() => addButton.current?.focus());
+          }}
+        />
+      ) : (
+        <Button ref={addButton} size="compact-xs" variant="light" color="gray" onClick={() => setAdding(true)}>
+          {t('cd_tag_add')}
+        </Button>
+      )}
+    </Group>
+  );
+}
+
+const CREATE = '\u0000create';
+
+/** Pick an existing tag or type a new name; Enter takes the highlighted option, Escape or leaving closes. */
+function TagAdder({
+  tags,
+  on,
+  busy,
+  onAdd,
+  onCreate,
+  onDone,
+}: {
+  tags: readonly Tag[];
+  on: number[];
+  busy: boolean;
+  onAdd: (id: number) => void;
+  onCreate: (name: string) => void;
+  onDone: () => void;
+}) {
+  const { t } = useTranslation();
+  const [search, setSearch] = useState('');
+  const combobox = useCombobox({ onDropdownClose: () => combobox.resetSelectedOption() });
+  const q = search.trim().replace(/\s+/g, ' ');
+  const lower = q.toLowerCase();
+  const free = tags.filter((x) => !on.includes(x.id));
+  const shown = free.filter((x) => x.name.toLowerCase().includes(lower)).slice(0, 50);
+  const creatable = q !== '' && !tags.some((x) => x.name.toLowerCase() === lower);
+  useEffect(() => {
+    combobox.openDropdown();
+  }, []);
+  useEffect(() => {
+    // The best match is highlighted: Enter takes it; a new name alone is the only option.
+    requestAnimationFrame(() => combobox.selectFirstOption());
+  }, [q, shown.length, creatable]);
+  const pick = (v: string) => {
+    if (busy) return;
+    if (v === CREATE) onCreate(q);
+    else onAdd(Number(v));
+    setSearch('');
+  };
+  return (
+    <Combobox store={combobox} onOptionSubmit={pick} withinPortal>
+      <Combobox.Target>
+        <TextInput
+          size="xs"
+          w={240}
+          autoFocus
+          aria-label={t('cd_tag_input')}
+          placeholder={t('cd_tag_placeholder')}
+          value={search}
+          rightSection={busy ? <Loader size={12} /> : null}
+          onChange={(e) => {
+            setSearch(e.currentTarget.value);
+            combobox.openDropdown();
+          }}
+          onClick={() => combobox.openDropdown()}
+          onFocus={() => combobox.openDropdown()}
+          onBlur={() => {
+            combobox.closeDropdown();
+            onDone();
+          }}
+          onKeyDown={(e) => {
+            if (e.key === 'Escape') {
+              // Close the adder only, not the card.
+              e.preventDefault();
+              e.stopPropagation();
+              onDone();
+            }
+          }}
+        />
+      </Combobox.Target>
+      <Combobox.Dropdown>
+        <Combobox.Options mah={260} style={{ overflowY: 'auto' }}>
+          {shown.map((x) => (
+            <Combobox.Option value={String(x.id)} key={x.id}>
+              <Group gap="xs" wrap="nowrap">
+                <Box w={10} h={10} style={{ borderRadius: 10, background: x.color, flex: 'none' }} />
+                <span>{x.name}</span>
+              </Group>
+            </Combobox.Option>
+          ))}
+          {creatable && <Combobox.Option value={CREATE}>{t('cd_tag_create', { name: q })}</Combobox.Option>}
+          {!shown.length && !creatable && <Combobox.Empty>{t('cd_tag_none')}</Combobox.Empty>}
+        </Combobox.Options>
+      </Combobox.Dropdown>
+    </Combobox>
+  );
+}
+
+/** The timeline newest first: what happened, when, who; for updates each field's old → new value. */
+function History({
+  events,
+  tags,
+  defs,
+  label,
+}: {
+  events: { data?: { items: Event[] }; isPending: boolean; error: Error | null; refetch: () => unknown };
+  tags: readonly Tag[];
+  defs: readonly FieldDef[] | undefined;
+  label: (path: string) => string;
+}) {
+  const { t, i18n } = useTranslation();
+  const me = useQuery({ queryKey: ['me'], queryFn: () => call('GET /auth/me') });
+  /** Who did it: the signed-in user by login, others by what the server records. */
+  const who = (actor: string) => {
+    const [kind, n] = actor.split(':');
+    if (kind === 'user' && n !== undefined) return me.data && String(me.data.id) === n ? me.data.login : t('cd_actor_user', { id: n });
+    if (kind === 'token' && n !== undefined) return t('cd_actor_token', { id: n });
+    if (kind === 'env' || kind === 'cli') return t(`cd_actor_${kind}`);
+    return actor;
+  };
+  if (events.isPending) return <Loader size="sm" aria-label={t('loading')} />;
+  if (events.error)
+    return (
+      <Alert color="red" title={events.error.message}>
+        <Button size="xs" variant="white" onClick={() => void events.refetch()}>
+          {t('retry')}
+        </Button>
+      </Alert>
+    );
+  const items = [...(events.data?.items ?? [])].sort((a, b) => b.at.localeCompare(a.at) || b.id - a.id);
+  if (!items.length)
+    return (
+      <Text c="dimmed" size="sm" data-testid="timeline">
+        {t('cd_hist_empty')}
+      </Text>
+    );
+
+  const tagName = (id: number) => tags.find((x) => x.id === id);
+  const show = (path: string, v: unknown): ReactNode => {
+    if (v === null || v === undefined || v === '' || (Array.isArray(v) && !v.length))
+      return (
+        <Text span fs="italic" c="dimmed">
+          {t('cd_hist_empty_value')}
+        </Text>
+      );
+    const def = path.startsWith('fields.') ? defs?.find((d) => !d.standard && d.key === path.slice(7)) : undefined;
+    if (path === 'birthDate' || def?.type === 'date') return formatDate(String(v));
+    if (path === 'phone') return formatPhone(String(v));
+    if (path === 'gender') return t(`cd_gender_${String(v)}`);
+    if (path === 'kind') return t(`kind_${String(v)}`);
+    if (path === 'registrationSource') return t(`rs_${String(v)}`);
+    if (path === 'tags' && Array.isArray(v)) return v.map((id) => tagName(Number(id))?.name ?? `#${String(id)}`).join(', ');
+    if (typeof v === 'boolean') return v ? t('yes') : t('no');
+    if (typeof v === 'number') return formatNumber(v);
+    if (Array.isArray(v)) return v.map(String).join(', ');
+    if (typeof v === 'object') return JSON.stringify(v);
+    return String(v);
+  };
+  const tagBadges = (ids: number[]) =>
+    ids.map((id) => {
+      const tag = tagName(id);
+      return (
+        <Badge key={id} size="sm" tt="none" color={tag?.color ?? 'gray'} autoContrast variant="filled" mx={2}>
+          {tag?.name ?? `#${id}`}
+        </Badge>
+      );
+    });
+
+  // Changes in the order of the card: standard fields as in the form, then custom ones, then tags.
+  const order = ['kind', 'registrationSource', ...STANDARD];
+  const custom = customDefs(defs ?? []).map((d) => `fields.${d.key}`);
+  const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : custom.includes(k) ? 100 + custom.indexOf(k) : k === 'tags' ? 1000 : 500);
+  const body = (e: Event): ReactNode => {
+    const entries = Object.entries(e.changes).sort(([a], [b]) => rank(a) - rank(b));
+    if (typeof e.changes.import === 'number' || typeof e.changes.import === 'string')
+      return (
+        <Text size="sm" c="dimmed">
+          {t('cd_hist_import', { id: e.changes.import, line: e.changes.line ?? '?' })}
+        </Text>
+      );
+    if (e.action === 'merged') {
+      const from = Array.isArray(e.changes.from) ? e.changes.from.map((x) => `ID ${String(x)}`).join(', ') : '';
+      const filled = Array.isArray(e.changes.filled) ? e.changes.filled.map((k) => label(String(k))).join(', ') : '';
+      const reason = typeof e.changes.reason === 'string' ? e.changes.reason : '';
+      return (
+        <Stack gap={2}>
+          {from && <Text size="sm">{t('cd_hist_merged_from', { ids: from })}</Text>}
+          {reason && i18n.exists(`cd_reason_${reason}`) && (
+            <Text size="xs" c="dimmed">
+              {t(`cd_reason_${reason}`)}
+            </Text>
+          )}
+          {filled && <Text size="sm">{t('cd_hist_filled', { fields: filled })}</Text>}
+        </Stack>
+      );
+    }
+    if (e.action === 'created') {
+      const set = entries.filter(([, v]) => v !== null && v !== '' && !(Array.isArray(v) && !v.length));
+      if (!set.length) return null;
+      return (
+        <Stack gap={0}>
+          <Text size="xs" c="dimmed">
+            {t('cd_hist_initial')}
+          </Text>
+          {set.map(([k, v]) => (
+            <Text size="sm" key={k} data-testid="change">
+              <Text span c="dimmed">
+                {label(k)}:
+              </Text>{' '}
+              {k === 'tags' && Array.isArray(v) ? tagBadges(v.map(Number)) : show(k, v)}
+            </Text>
+          ))}
+        </Stack>
+      );
+    }
+    return (
+      <Stack gap={2}>
+        {entries.map(([k, raw]) => {
+          const ch = fromTo(raw);
+          if (k === 'tags' && ch) {
+            const { added, removed } = tagDiff(ch.from, ch.to);
+            return (
+              <Text size="sm" key={k} data-testid="change">
+                <Text span c="dimmed">
+                  {label(k)}:
+                </Text>{' '}
+                {added.length > 0 && (
+                  <>
+                    {t('cd_hist_tag_added')} {tagBadges(added)}{' '}
+                  </>
+                )}
+                {removed.length > 0 && (
+                  <>
+                    {t('cd_hist_tag_removed')} {tagBadges(removed)}
+                  </>
+                )}
+              </Text>
+            );
+          }
+          return (
+            <Text size="sm" key={k} data-testid="change">
+              <Text span c="dimmed">
+                {label(k)}:
+              </Text>{' '}
+              {ch ? (
+                <>
+                  {show(k, ch.from)} → <b>{show(k, ch.to)}</b>
+                </>
+              ) : (
+                show(k, raw)
+              )}
+            </Text>
+          );
+        })}
+      </Stack>
+    );
+  };
+
+  return (
+    <Timeline bulletSize={14} lineWidth={2} active={items.length} data-testid="timeline">
+      {items.map((e) => (
+        <Timeline.Item
+          key={e.id}
+          title={
+            <Group gap={6} wrap="wrap">
+              <Text size="sm" fw={600}>
+                {t(`ev_${e.action}`)}
+              </Text>
+              <Text size="xs" c="dimmed">
+                {formatDateTime(e.at)} · {t('cd_hist_by', { actor: who(e.actor) })}
+              </Text>
+            </Group>
+          }
+        >
+          {body(e)}
+        </Timeline.Item>
+      ))}
+    </Timeline>
+  );
+}
+

@@ -211,7 +211,7 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
       </Modal>
       <ClientCard baseId={baseId} id={open} onClose={() => setOpen(null)} />
       <ImportWizard baseId={baseId} opened={importing} onClose={() => setImporting(false)} />
-      <ExportDialog baseId={baseId} query={query} opened={exporting} onClose={() => setExporting(false)} />
+      <ExportDialog baseId={baseId} target={{ query }} {...(total !== undefined ? { count: total } : {})} opened={exporting} onClose={() => setExporting(false)} />
     </>
   );
 }

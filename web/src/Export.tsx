@@ -1,6 +1,7 @@
-// The export dialog: what the table shows now (the current search, or the whole base) to XLSX or CSV
-// for Russian Excel; the job's progress; the file to download when it is ready.
-import { Alert, Anchor, Button, Modal, Progress, SegmentedControl, Stack, Table, Text } from '@mantine/core';
+// The export dialog: the selected clients (ids) or everything a search finds (a query; {} is the
+// whole base) to XLSX or CSV for Russian Excel, with the columns chosen (by default the ones the
+// table shows); the job's progress; the file to download when it is ready; the export log.
+import { Alert, Anchor, Button, Checkbox, Group, Modal, Progress, ScrollArea, SegmentedControl, SimpleGrid, Stack, Table, Text } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -8,60 +9,181 @@ import { formatDateTime } from './i18n.ts';
 import { call, ApiError, type Res, type SearchQuery } from './api.ts';
 
 type Created = Res<'POST /bases/{baseId}/exports'>;
-type LogItem = Res<'GET /bases/{baseId}/exports'>['items'][number];
 type Job = Res<'GET /jobs/{jobId}'>;
 
-export function ExportDialog({ baseId, query, opened, onClose }: { baseId: number; query: SearchQuery; opened: boolean; onClose: () => void }) {
-  const { t } = useTranslation();
+/** What to export: the selected clients, or everything a search finds. */
+export type ExportTarget = { ids: number[] } | { query: SearchQuery };
+
+/** The table's standard columns, when the user's table settings are not at hand. */
+const TABLE_COLUMNS = ['lastName', 'firstName', 'middleName', 'phone', 'email', 'cardNumber', 'city', 'birthDate'];
+/** Filter fields that are not export columns. */
+const NOT_COLUMNS = new Set(['fullName', 'segment']);
+const NAME_PARTS = ['lastName', 'firstName', 'middleName'];
+
+export function ExportDialog({
+  baseId,
+  target,
+  count,
+  opened,
+  onClose,
+}: {
+  baseId: number;
+  target: ExportTarget;
+  /** How many clients the target holds, when the caller knows. */
+  count?: number;
+  opened: boolean;
+  onClose: () => void;
+}) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language === 'en' ? 'en' : 'ru';
+  const source = target;
   const [format, setFormat] = useState<'xlsx' | 'csv'>('xlsx');
+  const [chosen, setChosen] = useState<string[] | null>(null);
   const [created, setCreated] = useState<Created | null>(null);
   const [job, setJob] = useState<Job | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [starting, setStarting] = useState(false);
   const qc = useQueryClient();
   const log = useQuery({ queryKey: ['exports', baseId], enabled: opened, queryFn: () => call('GET /bases/{baseId}/exports', { path: { baseId } }) });
+  const meta = useQuery({ queryKey: ['filter-fields', baseId], enabled: opened, queryFn: () => call('GET /bases/{baseId}/filter-fields', { path: { baseId } }) });
+  const table = useQuery({ queryKey: ['table-settings', baseId], enabled: opened, queryFn: () => call('GET /bases/{baseId}/table-settings', { path: { baseId } }) });
+  const columns = (meta.data?.items ?? []).filter((f) => !NOT_COLUMNS.has(f.field));
+  const known = new Set(columns.map((c) => c.field));
+  // As the table shows them: its columns (the full name as its three parts), else the standard ones.
+  const tableColumns = (() => {
+    if (table.isPending) return [];
+    const cols = (table.data?.columns ?? TABLE_COLUMNS).flatMap((c) => (c === 'fullName' ? NAME_PARTS : [c])).filter((c) => known.has(c));
+    return [...new Set(cols.length ? cols : TABLE_COLUMNS.filter((c) => known.has(c)))];
+  })();
+  const selected = chosen ?? tableColumns;
+  // In the table's order, then the others in the API's order.
+  const rank = (c: string) => (tableColumns.includes(c) ? tableColumns.indexOf(c) : 1000 + columns.findIndex((x) => x.field === c));
+  const ordered = columns
+    .map((c) => c.field)
+    .filter((c) => selected.includes(c))
+    .sort((a, b) => rank(a) - rank(b));
+
   useEffect(() => {
     if (job?.status === 'done') void qc.invalidateQueries({ queryKey: ['exports', baseId] });
   }, [job?.status, baseId, qc]);
   useEffect(() => {
-    if (!created || created.jobId === null || job?.status === 'done' || job?.status === 'failed') return;
-    const timer = setTimeout(() => void call('GET /jobs/{jobId}', { path: { jobId: created.jobId! } }).then(setJob), job ? 500 : 100);
+    if (!created || created.jobId === null || job?.status === 'done' || job?.status === 'failed' || job?.status === 'cancelled') return;
+    const timer = setTimeout(
+      () =>
+        void call('GET /jobs/{jobId}', { path: { jobId: created.jobId! } })
+          .then(setJob)
+          .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e))),
+      job ? 500 : 100,
+    );
     return () => clearTimeout(timer);
   }, [created, job]);
-  const close = () => {
+  const reset = () => {
     setCreated(null);
     setJob(null);
     setError(null);
+  };
+  const close = () => {
+    reset();
     onClose();
   };
   const start = async () => {
     setError(null);
+    setStarting(true);
     try {
-      setCreated(await call('POST /bases/{baseId}/exports', { path: { baseId }, body: { format, ...(format === 'csv' ? { dialect: 'excel-ru' } : {}), query } }));
+      setCreated(
+        await call('POST /bases/{baseId}/exports', {
+          path: { baseId },
+          body: {
+            format,
+            ...(format === 'csv' ? { dialect: 'excel-ru' as const } : {}),
+            // Without the field list (it failed to load) the API's default columns: everything.
+            ...(meta.isSuccess ? { columns: ordered } : {}),
+            ...('ids' in source ? { ids: source.ids } : { query: source.query }),
+          },
+        }),
+      );
     } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
+      setError(e instanceof ApiError && e.fields.length ? e.fields.map((f) => f.message).join('; ') : e instanceof Error ? e.message : String(e));
+    } finally {
+      setStarting(false);
     }
   };
   const pct = job ? (job.status === 'done' ? 100 : job.progress.total ? (100 * job.progress.done) / job.progress.total : 0) : 0;
+  const searching = 'query' in source && !!(source.query.q?.length || source.query.list?.length || source.query.filter);
+  const what =
+    'ids' in source ? t('act_exp_selected', { count: source.ids.length }) : !searching ? t('exp_all') : count !== undefined ? t('act_exp_found', { count }) : t('exp_found');
+  const noColumns = meta.isSuccess && ordered.length === 0;
   return (
-    <Modal opened={opened} onClose={close} title={t('exp_title')}>
+    <Modal opened={opened} onClose={close} title={t('exp_title')} size="lg" closeButtonProps={{ 'aria-label': t('act_close') }}>
       <Stack>
-        {error && <Alert color="red">{error}</Alert>}
-        <Text size="sm">{query.q?.length || query.filter ? t('exp_found') : t('exp_all')}</Text>
+        {error && <Alert color="red" role="alert">{error}</Alert>}
+        <Text size="sm">{what}</Text>
         {!created && (
-          <>
-            <SegmentedControl value={format} onChange={(v) => setFormat(v as 'xlsx' | 'csv')} data={[{ value: 'xlsx', label: 'Excel (XLSX)' }, { value: 'csv', label: t('exp_csv') }]} />
-            <Button onClick={() => void start()}>{t('exp_start')}</Button>
-          </>
+          <form
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (!noColumns && !starting) void start();
+            }}
+          >
+            <Stack>
+              <SegmentedControl
+                aria-label={t('act_exp_format')}
+                value={format}
+                onChange={(v) => setFormat(v as 'xlsx' | 'csv')}
+                data={[
+                  { value: 'xlsx', label: 'Excel (XLSX)' },
+                  { value: 'csv', label: t('exp_csv') },
+                ]}
+              />
+              {meta.error && <Alert color="yellow">{meta.error.message}</Alert>}
+              {meta.isSuccess && (
+                <Checkbox.Group label={t('act_exp_columns')} value={ordered} onChange={setChosen} error={noColumns ? t('act_exp_columns_empty') : undefined} data-testid="export-columns">
+                  <Group gap="xs" my={4}>
+                    <Text size="xs" c="dimmed">
+                      {t('act_exp_columns_chosen', { count: ordered.length })}
+                    </Text>
+                    <Button size="compact-xs" variant="subtle" onClick={() => setChosen(null)}>
+                      {t('act_exp_columns_table')}
+                    </Button>
+                    <Button size="compact-xs" variant="subtle" onClick={() => setChosen(columns.map((c) => c.field))}>
+                      {t('act_exp_columns_all')}
+                    </Button>
+                    <Button size="compact-xs" variant="subtle" onClick={() => setChosen([])}>
+                      {t('act_exp_columns_none')}
+                    </Button>
+                  </Group>
+                  <ScrollArea.Autosize mah={260} type="auto">
+                    <SimpleGrid cols={{ base: 1, xs: 2, sm: 3 }} spacing={6} verticalSpacing={6}>
+                      {columns.map((c) => (
+                        <Checkbox key={c.field} value={c.field} label={c.label[lang] || c.label.ru || c.field} size="xs" />
+                      ))}
+                    </SimpleGrid>
+                  </ScrollArea.Autosize>
+                </Checkbox.Group>
+              )}
+              <Button type="submit" disabled={noColumns || meta.isPending || table.isPending} loading={starting}>
+                {t('exp_start')}
+              </Button>
+            </Stack>
+          </form>
         )}
         {created && (
           <Stack data-testid="export-result">
-            <Progress value={pct} animated={job?.status !== 'done'} />
+            <Progress value={pct} animated={job?.status !== 'done'} aria-label={t('act_exp_progress', { done: job?.progress.done ?? 0, total: job?.progress.total ?? 0 })} />
+            {job && job.status !== 'done' && (
+              <Text size="sm">{t('act_exp_progress', { done: job.progress.done, total: job.progress.total })}</Text>
+            )}
             {job?.status === 'done' && (
               <Anchor href={created.link} download={created.fileName}>
                 {t('exp_download', { name: created.fileName })}
               </Anchor>
             )}
-            {job?.status === 'failed' && <Alert color="red">{t('exp_failed')}</Alert>}
+            {(job?.status === 'failed' || job?.status === 'cancelled') && <Alert color="red">{job.error ?? t('exp_failed')}</Alert>}
+            {(job?.status === 'done' || job?.status === 'failed' || job?.status === 'cancelled') && (
+              <Button variant="default" onClick={reset}>
+                {t('act_exp_again')}
+              </Button>
+            )}
           </Stack>
         )}
         {!!log.data?.items.length && (

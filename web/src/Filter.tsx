@@ -2,7 +2,7 @@
 // Fields and operators come from the API (/filter-fields); values of lists, tags and enums are
 // checkboxes with how many clients have each. A filter is saved as a segment; a saved one opens back
 // into the builder. The state rules live in filterState.ts.
-import { Alert, Badge, Button, Card, Checkbox, Group, ScrollArea, SegmentedControl, Select, Stack, Text, TextInput } from '@mantine/core';
+import { Alert, Button, Card, Checkbox, Group, ScrollArea, SegmentedControl, Select, Stack, Text, TextInput } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -10,6 +10,7 @@ import { call, ApiError, type SearchQuery } from './api.ts';
 import { changeField, changeOp, fromApi, isCheckboxCond, LIST_OPS, newCond, NO_VALUE, toApi, updateCond, type ApiFilter, type BuilderState, type Cond, type FieldMeta } from './filterState.ts';
 import { formatNumber } from './i18n.ts';
 import type { FilterField } from './Table.tsx';
+import { TagBadge } from './TagPicker.tsx';
 
 export type { ApiFilter };
 
@@ -44,7 +45,7 @@ function ValueChecks({ baseId, field, cond, onChange }: { baseId: number; field:
               value={o.value}
               label={
                 <Group gap={6} wrap="nowrap">
-                  {o.color ? <Badge size="xs" color={o.color} variant="light">{o.label}</Badge> : <span>{o.label}</span>}
+                  {o.color ? <TagBadge tag={{ name: o.label, color: o.color }} /> : <span>{o.label}</span>}
                   {o.count !== undefined && <Text span size="xs" c="dimmed">{formatNumber(o.count)}</Text>}
                 </Group>
               }

@@ -3,7 +3,7 @@
 // user's column settings come from /table-settings and are saved back on each change; the pure rules
 // live in columns.ts. Keyboard: Tab reaches the header buttons and the rows; ↑/↓ move between rows,
 // Enter opens the card, Space selects.
-import { ActionIcon, Badge, Button, Checkbox, Group, Popover, Stack, Text, Tooltip } from '@mantine/core';
+import { ActionIcon, Button, Checkbox, Group, Popover, Stack, Text, Tooltip } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { flexRender, getCoreRowModel, useReactTable, type ColumnDef } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
@@ -14,6 +14,7 @@ import { canPin, cycleSort, MAX_PINNED, moveBy, moveColumn, sortField, tableStat
 import { formatDate, formatDateTime, formatNumber } from './i18n.ts';
 import { formatPhone } from './format.ts';
 import { GripIcon, LockIcon, UnlockIcon } from './icons.tsx';
+import { TagBadge } from './TagPicker.tsx';
 
 export type FilterField = Res<'GET /bases/{baseId}/filter-fields'>['items'][number];
 type Tag = Res<'GET /bases/{baseId}/tags'>['items'][number];
@@ -45,14 +46,9 @@ function cellOf(f: FilterField, p: Profile, tags: Map<number, Tag>, t: (k: strin
   if (f.field === 'tags')
     return (
       <Group gap={4} wrap="nowrap">
-        {(p.tags ?? []).map((id) => {
-          const tag = tags.get(id);
-          return (
-            <Badge key={id} size="sm" color={tag?.color ?? 'gray'} variant="light">
-              {tag?.name ?? id}
-            </Badge>
-          );
-        })}
+        {(p.tags ?? []).map((id) => (
+          <TagBadge key={id} tag={tags.get(id) ?? { name: String(id), color: '#868e96' }} />
+        ))}
       </Group>
     );
   const v = f.field.startsWith('fields.') ? p.fields?.[f.field.slice(7)] : (p as Record<string, unknown>)[f.field];
@@ -191,8 +187,12 @@ export function ClientsTable(props: ClientsTableProps) {
 
   const focusRow = (index: number) => {
     if (index < 0 || index >= rows.length) return;
+    const row = () => scroller.current?.querySelector<HTMLElement>(`[data-index="${index}"]`);
+    // A drawn row takes the focus at once (the browser scrolls it into view); one further off is drawn first.
+    const drawn = row();
+    if (drawn) return drawn.focus();
     virtual.scrollToIndex(index);
-    requestAnimationFrame(() => scroller.current?.querySelector<HTMLElement>(`[data-index="${index}"]`)?.focus());
+    requestAnimationFrame(() => row()?.focus());
   };
   const sticky = (id: string, header: boolean) => {
     const col = table.getColumn(id);
