@@ -197,7 +197,8 @@ export function ClientsTable(props: ClientsTableProps) {
   const sticky = (id: string, header: boolean) => {
     const col = table.getColumn(id);
     if (!col?.getIsPinned()) return {};
-    return { position: 'sticky' as const, left: col.getStart('left'), zIndex: header ? 3 : 1, background: 'var(--mantine-color-body)' };
+    // The row's own background (white, or blue when selected) covers what scrolls beneath a pinned cell.
+    return { position: 'sticky' as const, left: col.getStart('left'), zIndex: header ? 3 : 1, background: header ? 'var(--mantine-color-body)' : 'inherit' };
   };
   const cellStyle = (id: string, size: number, header: boolean) => ({ width: size, minWidth: size, flex: 'none', padding: '0 8px', overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' as const, ...sticky(id, header) });
 
@@ -260,7 +261,7 @@ export function ClientsTable(props: ClientsTableProps) {
                   else if (e.key === 'ArrowDown') (e.preventDefault(), focusRow(v.index + 1));
                   else if (e.key === 'ArrowUp') (e.preventDefault(), focusRow(v.index - 1));
                 }}
-                style={{ position: 'absolute', top: 0, left: 0, width, minWidth: '100%', height: ROW, transform: `translateY(${v.start}px)`, display: 'flex', alignItems: 'center', cursor: 'pointer', borderBottom: '1px solid var(--mantine-color-gray-1)', background: on ? 'var(--mantine-color-blue-0)' : undefined }}
+                style={{ position: 'absolute', top: 0, left: 0, width, minWidth: '100%', height: ROW, transform: `translateY(${v.start}px)`, display: 'flex', alignItems: 'center', cursor: 'pointer', borderBottom: '1px solid var(--mantine-color-gray-1)', background: on ? 'var(--mantine-color-blue-0)' : 'var(--mantine-color-body)' }}
               >
                 {row.getVisibleCells().map((c) => (
                   <div role="cell" key={c.id} style={cellStyle(c.column.id, c.column.getSize(), false)} onClick={c.column.id === 'select' ? (e) => e.stopPropagation() : undefined}>
