@@ -656,8 +656,7 @@ export function parseList(text: string | string[], region: string): ParsedList {
       const e = normalizeEmail(raw);
       return { raw, kind: e ? 'email' : null, value: e };
     }
-    const digits = raw.replace(/[^0-9]/g, '').length;
-    if (PHONEISH.test(raw) && digits >= 10) {
+    if (PHONEISH.test(raw) && digitCount(raw) >= 10) {
       const p = normalizePhone(raw, region);
       if (p) return { raw, kind: 'phone', value: p };
     }
@@ -669,8 +668,19 @@ export function parseList(text: string | string[], region: string): ParsedList {
     if (whole.kind || !/\s/.test(chunk)) entries.push(whole);
     else for (const part of chunk.split(/\s+/)) entries.push(classify(part));
   }
-  const pick = (k: 'phone' | 'cardNumber' | 'email') => [...new Set(entries.filter((e) => e.kind === k).map((e) => e.value!))];
-  return { phones: pick('phone'), cards: pick('cardNumber'), emails: pick('email'), entries };
+  // One pass over up to 10,000 entries (this runs on every pasted-list search).
+  const kinds = { phone: new Set<string>(), cardNumber: new Set<string>(), email: new Set<string>() };
+  for (const e of entries) if (e.kind) kinds[e.kind].add(e.value!);
+  return { phones: [...kinds.phone], cards: [...kinds.cardNumber], emails: [...kinds.email], entries };
+}
+
+function digitCount(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) n++;
+  }
+  return n;
 }
 
 export function compileList(list: ParsedList): Compiled {

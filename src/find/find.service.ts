@@ -314,8 +314,9 @@ async function searchList(db: Db, baseId: number, input: SearchInput, list: stri
         SELECT p.*, ARRAY[${sql.join(cols.map((c) => sql`(${c.expr})::text`))}] AS kt_cursor FROM profiles p
         WHERE p.base_id = ${baseId} AND ${where} AND ${after}
         ORDER BY ${orderBy(cols)} LIMIT ${limit + 1}`.execute(db),
-      sql<{ phone: string | null; card_number: string | null; email: string | null }>`
-        SELECT p.phone, p.card_number, p.email FROM profiles p WHERE p.base_id = ${baseId} AND ${where}`.execute(db),
+      // Only the identifier kinds the list holds come back (a list of phones: one short column).
+      sql<FoundIds>`
+        SELECT ${sql.raw(foundColumns(parsed))} FROM profiles p WHERE p.base_id = ${baseId} AND ${where}`.execute(db),
     ]).then(([page, found]) => ({ parsed, page: page.rows, found: found.rows }));
   };
   // The guess's failure matters only if the guess is kept (an unknown base is reported first).
@@ -326,14 +327,21 @@ async function searchList(db: Db, baseId: number, input: SearchInput, list: stri
   if (region === undefined) throw notFound('base', baseId);
   if (region === 'RU' && !g.ok) throw g.e;
   const r = region === 'RU' && g.ok ? g.v : await run(region);
-  const missing = notFoundOf(r.parsed, r.found.flatMap((x) => [x.phone, x.card_number, x.email]));
+  const missing = notFoundOf(r.parsed, r.found);
   return pageResult(r.page, limit, cols, input.columns, input.withTotal ? r.found.length : undefined, missing);
 }
 
+type FoundIds = { phone?: string | null; card_number?: string | null; email?: string | null };
+const foundColumns = (l: ReturnType<typeof parseList>) =>
+  [l.phones.length ? 'p.phone' : '', l.cards.length ? 'p.card_number' : '', l.emails.length ? 'p.email' : ''].filter(Boolean).join(', ') || 'p.id';
+
 /** The pasted entries (as typed) that are no identifier or match none of the found values. */
-function notFoundOf(parsed: ReturnType<typeof parseList>, foundValues: (string | null)[]): string[] {
-  const found = new Set(foundValues.filter((v): v is string => v !== null));
-  return [...new Set(parsed.entries.filter((e) => e.value === null || !found.has(e.value)).map((e) => e.raw))];
+function notFoundOf(parsed: ReturnType<typeof parseList>, rows: FoundIds[]): string[] {
+  const found = new Set<string | null | undefined>();
+  for (const r of rows) found.add(r.phone).add(r.card_number).add(r.email);
+  const missing = new Set<string>();
+  for (const e of parsed.entries) if (e.value === null || !found.has(e.value)) missing.add(e.raw);
+  return [...missing];
 }
 
 function pageResult(
@@ -359,10 +367,10 @@ function pageResult(
 // Which pasted identifiers exist in the base at all, to report the ones that do not.
 async function listNotFound(db: Db, baseId: number, list: string | string[], region: string): Promise<{ notFound: string[] }> {
   const parsed = parseList(list, region);
-  const r = await sql<{ phone: string | null; card_number: string | null; email: string | null }>`
-    SELECT p.phone, p.card_number, p.email FROM profiles p
+  const r = await sql<FoundIds>`
+    SELECT ${sql.raw(foundColumns(parsed))} FROM profiles p
     WHERE p.base_id = ${baseId} AND ${compileList(parsed).sql}`.execute(db);
-  return { notFound: notFoundOf(parsed, r.rows.flatMap((row) => [row.phone, row.card_number, row.email])) };
+  return { notFound: notFoundOf(parsed, r.rows) };
 }
 
 /** Values of a list (or any custom string-like) field really used, with counts, for filter checkboxes. */
