@@ -7,12 +7,13 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { formatDateTime } from './i18n.ts';
-import { call, ApiError, type Res, type SearchQuery } from './api.ts';
+import { call, ApiError, type Req, type Res } from './api.ts';
 
 type Field = Res<'GET /bases/{baseId}/fields'>['items'][number];
 type ImportRec = Res<'GET /bases/{baseId}/imports/{importId}'>;
 type Preview = Res<'POST /bases/{baseId}/imports/{importId}/preview'>;
 const POLICIES = ['overwrite', 'fill', 'skip'] as const;
+type StartBody = Req<'POST /bases/{baseId}/imports/{importId}/start'>;
 type Policy = (typeof POLICIES)[number];
 
 export function ImportWizard({ baseId, opened, onClose }: { baseId: number; opened: boolean; onClose: () => void }) {
@@ -32,6 +33,8 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
   const [duplicates, setDuplicates] = useState<'merge' | 'report'>('merge');
   const [tagIds, setTagIds] = useState<string[]>([]);
   const [templateName, setTemplateName] = useState('');
+  // What the last run was started with: a dry run can then be run for real on the same file and settings.
+  const [lastRun, setLastRun] = useState<{ file: File; sheet: string | null; body: StartBody } | null>(null);
   const templates = useQuery({ queryKey: ['import-templates', baseId], queryFn: () => call('GET /bases/{baseId}/import-templates', { path: { baseId } }), enabled: opened });
   const tags = useQuery({ queryKey: ['tags', baseId], queryFn: () => call('GET /bases/{baseId}/tags', { path: { baseId } }), enabled: opened });
 
@@ -43,6 +46,12 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
     setPolicy({});
     setTagIds([]);
     setTemplateName('');
+    setDryRun(false);
+    setLastRun(null);
+  };
+  const start = async (importId: number, body: StartBody) => {
+    setRunning(await call('POST /bases/{baseId}/imports/{importId}/start', { path: { baseId, importId }, body }));
+    if (body.saveTemplate) void qc.invalidateQueries({ queryKey: ['import-templates', baseId] });
   };
   const upload = (f: File, sheet?: string) =>
     act(async () => {
@@ -192,7 +201,7 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
                 loading={busy}
                 onClick={() =>
                   void act(async () => {
-                    const body = {
+                    const body: StartBody = {
                       mapping: { columns: mapping },
                       mode,
                       dryRun,
@@ -202,8 +211,8 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
                       tagIds: tagIds.map(Number),
                       ...(templateName.trim() ? { saveTemplate: templateName.trim() } : {}),
                     };
-                    setRunning(await call('POST /bases/{baseId}/imports/{importId}/start', { path: { baseId, importId: preview.import.id }, body }));
-                    if (templateName.trim()) void qc.invalidateQueries({ queryKey: ['import-templates', baseId] });
+                    if (file) setLastRun({ file, sheet: preview.import.sheet, body });
+                    await start(preview.import.id, body);
                   })
                 }
               >
@@ -237,6 +246,23 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
                 </Button>
               )}
               {running.status === 'cancelled' && <Text c="orange">{t('imp_cancelled', { rows: running.rows })}</Text>}
+              {running.status === 'done' && running.dryRun && lastRun && (
+                <Button
+                  loading={busy}
+                  onClick={() =>
+                    void act(async () => {
+                      // The same file and settings, for real: a new upload record (each import is logged once).
+                      const { file: f, sheet, body } = lastRun;
+                      const up = await call('POST /bases/{baseId}/imports', { path: { baseId }, query: { fileName: f.name, ...(sheet ? { sheet } : {}) }, upload: f });
+                      const real = { ...body, dryRun: false, saveTemplate: undefined };
+                      setLastRun({ ...lastRun, body: real });
+                      await start(up.import.id, real);
+                    })
+                  }
+                >
+                  {t('imp_for_real')}
+                </Button>
+              )}
               <Button variant="default" onClick={reset}>
                 {t('imp_another')}
               </Button>

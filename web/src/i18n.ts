@@ -241,6 +241,7 @@ const ru = {
   imp_save_template: 'Сохранить сопоставление как шаблон',
   imp_template_name: 'Название шаблона',
   imp_cancel: 'Остановить',
+  imp_for_real: 'Загрузить по-настоящему',
   imp_cancelled: 'Остановлено: загружено строк {{rows, number}}, они сохранены.',
 };
 const en: typeof ru = {
@@ -478,6 +479,7 @@ const en: typeof ru = {
   imp_save_template: 'Save the mapping as a template',
   imp_template_name: 'Template name',
   imp_cancel: 'Stop',
+  imp_for_real: 'Import for real',
   imp_cancelled: 'Stopped: {{rows, number}} rows were imported and are kept.',
 };
 
