@@ -93,7 +93,8 @@ describe('web UI: the import wizard', () => {
     const history = page.getByTestId('import-history');
     const logged = history.getByRole('row').filter({ hasText: 'создано 0, обновлено 2, без изменений 0, с ошибками 1' });
     await logged.first().waitFor();
-    assert.deepEqual(await logged.getByRole('cell').nth(1).allTextContents(), ['клиенты.xlsx'], 'the real run, newest first');
+    assert.deepEqual(await logged.first().getByRole('cell').nth(1).allTextContents(), ['клиенты.xlsx'], 'the real run, newest first');
+    assert.deepEqual(await logged.first().getByRole('cell').nth(2).allTextContents(), ['admin'], 'who: the signed-in user by login');
     await logged.nth(1).getByText('клиенты.xlsx (пробный запуск)').waitFor();
     const again = await workbook({ Лист1: [['Город', 'ФИО', 'Моб. телефон'], ['Омск', 'Новикова Анна', '+7 999 000-11-44']] });
     await page.locator('input[type=file]').setInputFiles({ name: 'ещё.xlsx', mimeType: 'application/octet-stream', buffer: again });

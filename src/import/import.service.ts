@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import readline from 'node:readline';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sql } from 'kysely';
@@ -620,7 +621,13 @@ async function dryRun(
   current: () => ImportProgress,
 ): Promise<void> {
   const totals: BatchOutcome = { rows: 0, created: 0, updated: 0, unchanged: 0, failed: 0 };
-  const errors: { line: number; cells: string[]; errors: unknown }[] = [];
+  // The failed rows outlive the rollback through a spool file, not memory (a file where every row
+  // fails would otherwise sit whole in this process).
+  const spoolDir = path.join(run.dataDir, 'files', 'tmp');
+  fs.mkdirSync(spoolDir, { recursive: true });
+  const spool = path.join(spoolDir, `dry-run-${imp.id}-${process.pid}.ndjson`);
+  const out = fs.createWriteStream(spool);
+  const write = (line: string) => (out.write(line) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
   try {
     await run.db.transaction().execute(async (trx) => {
       let pending: CsvRow[] = [];
@@ -642,17 +649,35 @@ async function dryRun(
       }
       if (pending.length) await flush();
       // The error file of a dry run is kept: it shows which rows would fail.
-      for await (const page of repo.errorRows(trx, imp.base_id, imp.id)) errors.push(...page);
+      for await (const page of repo.errorRows(trx, imp.base_id, imp.id)) await write(page.map((r) => JSON.stringify(r) + '\n').join(''));
       throw new DryRunDone();
     });
   } catch (e) {
-    if (!(e instanceof DryRunDone)) throw e;
+    if (!(e instanceof DryRunDone)) {
+      out.destroy();
+      fs.rmSync(spool, { force: true });
+      throw e;
+    }
   }
-  await run.db.transaction().execute(async (trx) => {
-    await repo.insertErrors(trx, imp.base_id, imp.id, errors);
-    await repo.addCounts(trx, imp.id, totals);
-    await jobsRepo.saveProgress(trx, run.id, current());
-  });
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  try {
+    await run.db.transaction().execute(async (trx) => {
+      let page: { line: number; cells: string[]; errors: unknown }[] = [];
+      for await (const line of readline.createInterface({ input: fs.createReadStream(spool), crlfDelay: Infinity })) {
+        if (!line) continue;
+        page.push(JSON.parse(line) as (typeof page)[number]);
+        if (page.length >= 5000) {
+          await repo.insertErrors(trx, imp.base_id, imp.id, page);
+          page = [];
+        }
+      }
+      await repo.insertErrors(trx, imp.base_id, imp.id, page);
+      await repo.addCounts(trx, imp.id, totals);
+      await jobsRepo.saveProgress(trx, run.id, current());
+    });
+  } finally {
+    fs.rmSync(spool, { force: true });
+  }
 }
 
 registerJobHandler('import', importJob);

@@ -257,6 +257,21 @@ describe('modes, policies and repeats', () => {
     assert.deepEqual(counts(dry.imp), counts(real.imp));
     assert.deepEqual(counts(real.imp), [4, 1, 1, 1, 1]);
     assert.equal((await errorFile(base.id, dry.imp.id)).body.toString('utf8').trim().split('\r\n').length, 2, 'the dry run has its error file');
+    assert.equal((await errorFile(base.id, dry.imp.id)).body.toString('utf8'), (await errorFile(base.id, real.imp.id)).body.toString('utf8'), 'the same failed rows, the same reasons');
+    assert.deepEqual(fs.readdirSync(path.join(ctx.config.dataDir, 'files', 'tmp')), [], 'the spool of failed rows is gone');
+  });
+
+  it('a dry run where thousands of rows fail keeps every one of them in its error file', async () => {
+    await withBatchSize(500, async () => {
+      const base = await ctx.newBase();
+      const lines = ['phone;city'];
+      for (let i = 0; i < 12_000; i++) lines.push(i % 4 === 0 ? `+7916${String(i).padStart(7, '0')};Тула` : `bad-${i};Тула`);
+      const dry = await importFile(base.id, Buffer.from(lines.join('\n')), { dryRun: true });
+      assert.deepEqual([dry.imp.rows, dry.imp.created, dry.imp.failed], [12_000, 3_000, 9_000]);
+      const file = (await errorFile(base.id, dry.imp.id)).body.toString('utf8').trim().split('\r\n');
+      assert.equal(file.length, 9_001, 'a header and every failed row');
+      assert.equal((await profilesOf(base.id)).length, 0);
+    });
   });
 });
 

@@ -58,6 +58,7 @@ import {
 import { formatPhone } from './format.ts';
 import { formatDate, formatDateTime, formatNumber } from './i18n.ts';
 import { PALETTE, type Tag } from './TagPicker.tsx';
+import { useActorName } from './actor.ts';
 
 type Event = Res<'GET /bases/{baseId}/profiles/{id}/events'>['items'][number];
 type Lang = 'ru' | 'en';
@@ -734,15 +735,7 @@ function History({
   label: (path: string) => string;
 }) {
   const { t, i18n } = useTranslation();
-  const me = useQuery({ queryKey: ['me'], queryFn: () => call('GET /auth/me') });
-  /** Who did it: the signed-in user by login, others by what the server records. */
-  const who = (actor: string) => {
-    const [kind, n] = actor.split(':');
-    if (kind === 'user' && n !== undefined) return me.data && String(me.data.id) === n ? me.data.login : t('cd_actor_user', { id: n });
-    if (kind === 'token' && n !== undefined) return t('cd_actor_token', { id: n });
-    if (kind === 'env' || kind === 'cli') return t(`cd_actor_${kind}`);
-    return actor;
-  };
+  const who = useActorName();
   if (events.isPending) return <Loader size="sm" aria-label={t('loading')} />;
   if (events.error)
     return (

@@ -6,6 +6,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { formatDateTime } from './i18n.ts';
+import { useActorName } from './actor.ts';
 import { call, ApiError, type Res, type SearchQuery } from './api.ts';
 
 type Created = Res<'POST /bases/{baseId}/exports'>;
@@ -45,6 +46,7 @@ export function ExportDialog({
   const [starting, setStarting] = useState(false);
   const qc = useQueryClient();
   const log = useQuery({ queryKey: ['exports', baseId], enabled: opened, queryFn: () => call('GET /bases/{baseId}/exports', { path: { baseId } }) });
+  const who = useActorName();
   const meta = useQuery({ queryKey: ['filter-fields', baseId], enabled: opened, queryFn: () => call('GET /bases/{baseId}/filter-fields', { path: { baseId } }) });
   const table = useQuery({ queryKey: ['table-settings', baseId], enabled: opened, queryFn: () => call('GET /bases/{baseId}/table-settings', { path: { baseId } }) });
   const columns = (meta.data?.items ?? []).filter((f) => !NOT_COLUMNS.has(f.field));
@@ -194,7 +196,7 @@ export function ExportDialog({
                 {log.data.items.slice(0, 10).map((e) => (
                   <Table.Tr key={e.id}>
                     <Table.Td>{formatDateTime(e.createdAt)}</Table.Td>
-                    <Table.Td>{e.actor}</Table.Td>
+                    <Table.Td>{who(e.actor)}</Table.Td>
                     <Table.Td>{e.format.toUpperCase()}</Table.Td>
                     <Table.Td>{e.rows === null ? t(`status_${e.status}`, { defaultValue: e.status }) : t('exp_rows', { count: e.rows })}</Table.Td>
                     <Table.Td>{e.downloadUrl && <Anchor href={e.downloadUrl} download>{e.fileName}</Anchor>}</Table.Td>

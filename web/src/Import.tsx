@@ -7,6 +7,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { formatDateTime } from './i18n.ts';
+import { useActorName } from './actor.ts';
 import { call, ApiError, type Req, type Res } from './api.ts';
 
 type Field = Res<'GET /bases/{baseId}/fields'>['items'][number];
@@ -280,6 +281,7 @@ type HistoryItem = Res<'GET /bases/{baseId}/imports'>['items'][number];
 function ImportHistory({ baseId }: { baseId: number }) {
   const { t } = useTranslation();
   const list = useQuery({ queryKey: ['imports', baseId], queryFn: () => call('GET /bases/{baseId}/imports', { path: { baseId }, query: { limit: 10 } }) });
+  const who = useActorName();
   if (!list.data?.items.length) return null;
   return (
     <Table withTableBorder data-testid="import-history">
@@ -296,7 +298,7 @@ function ImportHistory({ baseId }: { baseId: number }) {
           <Table.Tr key={i.id}>
             <Table.Td>{formatDateTime(i.uploadedAt)}</Table.Td>
             <Table.Td>{i.fileName}{i.dryRun ? ` (${t('hist_dry')})` : ''}</Table.Td>
-            <Table.Td>{i.actor}</Table.Td>
+            <Table.Td>{who(i.actor)}</Table.Td>
             <Table.Td>
               {i.status === 'done' ? t('hist_counts', { created: i.created, updated: i.updated, unchanged: i.unchanged, failed: i.failed }) : t(`status_${i.status}`, { defaultValue: i.status })}
               {i.errorsUrl && (
