@@ -413,9 +413,11 @@ class Planner {
     this.ctx = ctx;
   }
 
-  async query(q: Query) {
-    // Word terms use the name dictionaries; phone-like terms are SQL ids, but their page still comes
-    // from the index (PostgreSQL's own first page in id order walks the whole primary key for them).
+  async query(q: Query, top = true) {
+    // Word terms use the name dictionaries. A search of phone-like terms alone is all SQL: the index
+    // would only add its snapshot transaction to PostgreSQL's own count and first page (a trigram
+    // bitmap scan and a top-N sort: q5 in docs/performance.md), so it is left to PostgreSQL.
+    if (top && q.q !== undefined && q.filter === undefined && q.list === undefined && searchTerms(q.q, this.ctx.region).every((t) => 'digits' in t)) return;
     if (q.q !== undefined) {
       for (const key of NAME_FIELDS) {
         const source = sourceFor(this.ctx.fields.get(key)!, false);
@@ -440,7 +442,7 @@ class Planner {
     if (!f) throw new Unsupported();
     if (f.type === 'segment') {
       const seg = await this.ctx.segment(Number(c.value));
-      if (seg?.kind === 'dynamic') await this.query(seg.query ?? {});
+      if (seg?.kind === 'dynamic') await this.query(seg.query ?? {}, false);
       return;
     }
     if (f.type === 'tags') {

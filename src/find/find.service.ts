@@ -9,7 +9,7 @@ import { toFieldDef } from '../fields/fields.repo.ts';
 import { FieldErrors, invalidField, notFound, pgCode } from '../http/errors.ts';
 import { toProfile } from '../profiles/profiles.service.ts';
 import type { Profile } from '../profiles/profiles.schema.ts';
-import { compileList, compileQuery, LIMITS, parseList, type Compiled, type CompileContext, type Query, type SegmentInfo } from './filter.ts';
+import { compileList, compileQuery, compileSearch, LIMITS, parseList, searchTerms, type Compiled, type CompileContext, type Query, type SegmentInfo } from './filter.ts';
 import { facetIndex } from './facets.ts';
 import { filterFieldMap, type FilterField } from './filter.fields.ts';
 
@@ -243,6 +243,10 @@ export async function search(db: Db, baseId: number, input: SearchInput, viewer?
     const r = await searchList(db, baseId, input, input.list);
     if (r) return r;
   }
+  if (input.q !== undefined && input.list === undefined && input.filter === undefined) {
+    const r = await searchDigits(db, baseId, input, input.q);
+    if (r) return r;
+  }
   const ctx = await compileContext(db, baseId, viewer);
   const errs = new FieldErrors();
   const compiled = await compileQuery(input, ctx, { errs });
@@ -334,6 +338,35 @@ async function searchList(db: Db, baseId: number, input: SearchInput, list: stri
 type FoundIds = { phone?: string | null; card_number?: string | null; email?: string | null };
 const foundColumns = (l: ReturnType<typeof parseList>) =>
   [l.phones.length ? 'p.phone' : '', l.cards.length ? 'p.card_number' : '', l.emails.length ? 'p.email' : ''].filter(Boolean).join(', ') || 'p.id';
+
+/**
+ * A quick search of phone-like values alone («9161», «8 916 12»): it needs only the base's phone
+ * region (remembered), not its fields, tags or segments, and nothing of the in-memory index (digits
+ * are never in names), so its count and first page go to PostgreSQL at once, side by side.
+ * Undefined when it is not such a search, or its sort or columns need custom fields.
+ */
+async function searchDigits(db: Db, baseId: number, input: SearchInput, q: string | string[]): Promise<SearchResult | undefined> {
+  const errs = new FieldErrors();
+  const cols = sortColumns(input.sort, STANDARD_ONLY, errs);
+  const columnsOk = (input.columns ?? []).every((c) => STANDARD_ONLY.has(c) || ['id', 'fields', 'tags', 'baseId', 'createdAt', 'updatedAt'].includes(c));
+  if (errs.list.length || !columnsOk) return undefined;
+  const region = await phoneRegion(db, baseId);
+  if (region === undefined) throw notFound('base', baseId);
+  const terms = searchTerms(q, region);
+  if (!terms.length || !terms.every((t) => 'digits' in t)) return undefined;
+  const where = compileSearch(q, region).sql;
+  const limit = input.limit ?? 50;
+  const cursorValues = input.cursor ? decodeCursor(input.cursor, cols) : null;
+  const after = cursorValues ? afterCursor(cols, cursorValues) : sql<SqlBool>`true`;
+  const [page, total] = await Promise.all([
+    sql<ProfileRow & { kt_cursor: (string | null)[] }>`
+      SELECT p.*, ARRAY[${sql.join(cols.map((c) => sql`(${c.expr})::text`))}] AS kt_cursor FROM profiles p
+      WHERE p.base_id = ${baseId} AND ${where} AND ${after}
+      ORDER BY ${orderBy(cols)} LIMIT ${limit + 1}`.execute(db),
+    input.withTotal ? countSql(baseId, where).execute(db).then((r) => Number(r.rows[0]!.n)) : Promise.resolve(undefined),
+  ]);
+  return pageResult(page.rows, limit, cols, input.columns, total, undefined);
+}
 
 /** The pasted entries (as typed) that are no identifier or match none of the found values. */
 function notFoundOf(parsed: ReturnType<typeof parseList>, rows: FoundIds[]): string[] {
