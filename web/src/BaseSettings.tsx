@@ -58,7 +58,7 @@ function ConfirmDanger({ title, text, confirm, typed, onConfirm, onClose }: { ti
 }
 
 export function BaseSettings({ baseId, onClose, onDeleted }: { baseId: number; onClose: () => void; onDeleted: () => void }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const qc = useQueryClient();
   const base = useQuery({ queryKey: ['base', baseId], queryFn: () => call('GET /bases/{baseId}', { path: { baseId } }) });
   const fields = useQuery({ queryKey: ['fields', baseId], queryFn: () => call('GET /bases/{baseId}/fields', { path: { baseId } }) });
@@ -188,7 +188,7 @@ export function BaseSettings({ baseId, onClose, onDeleted }: { baseId: number; o
       )}
       {deletingField && (
         <ConfirmDanger
-          title={t('bs_delete_field_title', { name: deletingField.orig?.label.ru || deletingField.key })}
+          title={t('bs_delete_field_title', { name: (i18n.language === 'en' ? deletingField.orig?.label.en || deletingField.orig?.label.ru : deletingField.orig?.label.ru) || deletingField.key })}
           text={t('bs_delete_field_text')}
           confirm={t('bs_delete_field_confirm')}
           onConfirm={() => deleteField(deletingField)}

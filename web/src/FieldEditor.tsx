@@ -124,10 +124,10 @@ function DefaultInput({ d, set, error }: { d: FieldDraft; set: (def: string) => 
 }
 
 function FieldRow({ d, errors, onChange, onRemove }: { d: FieldDraft; errors: RowErrors | undefined; onChange: (d: FieldDraft) => void; onRemove: () => void }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const e = errors?.fields ?? {};
   const set = (patch: Partial<FieldDraft>) => onChange({ ...d, ...patch });
-  const name = d.ru || d.key;
+  const name = (i18n.language === 'en' ? d.en || d.ru : d.ru) || d.key;
   return (
     <>
       <Table.Tr data-testid={`field-${d.orig?.key ?? d.id}`}>
