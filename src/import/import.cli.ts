@@ -95,7 +95,7 @@ async function direct(file: string, o: Opts): Promise<Summary> {
       if (!j || j.id === started.jobId) break;
     }
     bar?.done();
-    const r = await service.getImport(db, baseId, imp.id, 'ru');
+    const r = await service.getImport(db, baseId, imp.id);
     if (r.status !== 'done') throw new Error(`import ${r.status}`);
     let errorsFile: string | null = null;
     if (r.failed > 0) {

@@ -98,7 +98,7 @@ export function registerImportRoutes(app: Api, ctx: AppContext) {
       config: { permission: 'profiles.read', base: 'baseId' },
       schema: { tags, summary: 'Every import of the base, newest first: who, when, file, hash, mapping, counts, duration', params: BaseParams, querystring: ImportListQuery, response: { 200: z.object({ items: z.array(ImportOut) }) } },
     },
-    async (req) => ({ items: await service.listImports(ctx.db, req.params.baseId, req.query.limit, lang(req)) }),
+    async (req) => ({ items: await service.listImports(ctx.db, req.params.baseId, req.query.limit) }),
   );
 
   app.get(
@@ -107,7 +107,7 @@ export function registerImportRoutes(app: Api, ctx: AppContext) {
       config: { permission: 'profiles.read', base: 'baseId' },
       schema: { tags, summary: 'One import: status, progress (rows, rows/s, ETA), counts', params: ImportParams, response: { 200: ImportOut } },
     },
-    async (req) => service.getImport(ctx.db, req.params.baseId, req.params.importId, lang(req)),
+    async (req) => service.getImport(ctx.db, req.params.baseId, req.params.importId),
   );
 
   app.post(
@@ -116,7 +116,7 @@ export function registerImportRoutes(app: Api, ctx: AppContext) {
       config: { permission: 'profiles.import', base: 'baseId' },
       schema: { tags, summary: 'Cancel a running import: it stops between batches; what was committed stays, and the counts say so', params: ImportParams, response: { 200: ImportOut } },
     },
-    async (req) => service.cancel(ctx.db, req.params.baseId, req.params.importId, lang(req)),
+    async (req) => service.cancel(ctx.db, req.params.baseId, req.params.importId),
   );
 
   app.get(
@@ -130,7 +130,7 @@ export function registerImportRoutes(app: Api, ctx: AppContext) {
       },
     },
     async (req, reply) => {
-      const imp = await service.getImport(ctx.db, req.params.baseId, req.params.importId, lang(req));
+      const imp = await service.getImport(ctx.db, req.params.baseId, req.params.importId);
       const out = new PassThrough();
       service.writeErrorFile(ctx.db, req.params.baseId, req.params.importId, out, lang(req)).catch((e: unknown) => out.destroy(e as Error));
       return reply

@@ -725,13 +725,13 @@ export function toImport(r: ImportRow, job: JobLike) {
 }
 export type ImportOut = ReturnType<typeof toImport>;
 
-export async function getImport(db: Db, baseId: number, id: number, lang: Lang): Promise<ImportOut> {
+export async function getImport(db: Db, baseId: number, id: number): Promise<ImportOut> {
   const imp = await loadImport(db, baseId, id);
   const job = imp.job_id === null ? null : await jobsRepo.getJob(db, imp.job_id);
   return toImport(imp, job);
 }
 
-export async function listImports(db: Db, baseId: number, limit: number, lang: Lang): Promise<ImportOut[]> {
+export async function listImports(db: Db, baseId: number, limit: number): Promise<ImportOut[]> {
   if (!(await getBase(db, baseId))) throw notFound('base', baseId);
   const rows = await repo.listImports(db, baseId, limit);
   const jobIds = rows.map((r) => r.job_id).filter((x): x is number => x !== null);
@@ -740,13 +740,13 @@ export async function listImports(db: Db, baseId: number, limit: number, lang: L
   return rows.map((r) => toImport(r, r.job_id === null ? null : byId.get(r.job_id)));
 }
 
-export async function cancel(db: Db, baseId: number, id: number, lang: Lang): Promise<ImportOut> {
+export async function cancel(db: Db, baseId: number, id: number): Promise<ImportOut> {
   const imp = await loadImport(db, baseId, id);
   if (imp.job_id !== null) {
     const cancelled = await jobsRepo.cancelJob(db, imp.job_id);
     if (cancelled) await db.updateTable('imports').set({ finished_at: new Date() }).where('id', '=', id).execute();
   }
-  return getImport(db, baseId, id, lang);
+  return getImport(db, baseId, id);
 }
 
 /** The reason of a failed row as one line of text in the import's language. */
