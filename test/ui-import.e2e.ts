@@ -4,11 +4,11 @@
 // who has one is kept («только пустые») and an empty one is filled, a tag put on every row, the
 // mapping saved as a template, the failed row as a file; the same headers again get the template by
 // themselves; a big file stopped halfway keeps what it loaded. Each time what the user sees and what
-// the API then has (the dry run's «Загрузить по-настоящему» runs the same file and settings). Run after `npm run build`: node --test test/ui-import.e2e.ts
+// the API then has; the logs screen lists them all (the dry run's «Загрузить по-настоящему» runs the same file and settings). Run after `npm run build`: node --test test/ui-import.e2e.ts
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import ExcelJS from 'exceljs';
-import { uiSession, type UiSession } from './ui.ts';
+import { ru, uiSession, type UiSession } from './ui.ts';
 
 let s: UiSession | undefined;
 after(() => s?.close());
@@ -119,6 +119,19 @@ describe('web UI: the import wizard', () => {
     const count = (await client.call('POST /bases/{baseId}/profiles/count', { path: { baseId }, body: {} })).count;
     assert.ok(loaded > 0 && loaded < 60_000, `stopped halfway (${loaded})`);
     assert.equal(count, 2 + loaded, 'the rows loaded before the stop are kept, the rest are not');
+    await page.getByTestId('found-count').getByText(`Найдено ${ru(count)} клиент`, { exact: false }).waitFor();
     await ui.shot('import-4-stopped');
+
+    // The logs screen: every import of the base with its file, size and rows; no exports yet.
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Журналы' }).click();
+    const log = page.getByTestId('import-log');
+    await log.getByText('много.csv').waitFor();
+    // every upload is logged, started or not: the first sheet, the second, the real run, ещё.xlsx, много.csv
+    assert.equal(await log.getByRole('row').count(), 1 + 5, 'a header and the five uploads');
+    await log.getByRole('row').filter({ hasText: 'много.csv' }).getByText(new RegExp(`Б · ${ru(loaded)} строк`)).waitFor();
+    await page.getByRole('tab', { name: 'Экспорт' }).click();
+    await page.getByText('Из этой базы ещё ничего не выгружали.').waitFor();
+    await ui.shot('import-5-logs');
   });
 });

@@ -12,6 +12,7 @@ import { searchColumns } from './columns.ts';
 import { ExportDialog } from './Export.tsx';
 import { FilterBuilder, type ApiFilter } from './Filter.tsx';
 import { ImportWizard } from './Import.tsx';
+import { LogsDialog } from './Logs.tsx';
 import { ClientsTable, useTableSettings } from './Table.tsx';
 
 /** Entries of a pasted list: one per line, or separated by commas, semicolons or tabs. */
@@ -26,6 +27,7 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
   const [open, setOpen] = useState<number | null>(null);
   const [importing, setImporting] = useState(false);
   const [exporting, setExporting] = useState(false);
+  const [logs, setLogs] = useState(false);
   const [selected, setSelected] = useState<Set<number>>(new Set());
   const [allFound, setAllFound] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
@@ -83,6 +85,9 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
           <Button onClick={() => setImporting(true)}>{t('imp_open')}</Button>
           <Button variant="light" onClick={() => setExporting(true)}>
             {t('exp_open')}
+          </Button>
+          <Button variant="default" onClick={() => setLogs(true)}>
+            {t('logs_open')}
           </Button>
           <Button variant="default" onClick={onBack}>
             {t('back')}
@@ -211,6 +216,7 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
       </Modal>
       <ClientCard baseId={baseId} id={open} onClose={() => setOpen(null)} />
       <ImportWizard baseId={baseId} opened={importing} onClose={() => setImporting(false)} />
+      <LogsDialog baseId={baseId} opened={logs} onClose={() => setLogs(false)} />
       <ExportDialog baseId={baseId} target={{ query }} {...(total !== undefined ? { count: total } : {})} opened={exporting} onClose={() => setExporting(false)} />
     </>
   );

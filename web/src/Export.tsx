@@ -5,7 +5,7 @@ import { Alert, Anchor, Button, Checkbox, Group, Modal, Progress, ScrollArea, Se
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { formatDateTime } from './i18n.ts';
+import { formatDateTime, formatSize } from './i18n.ts';
 import { useActorName } from './actor.ts';
 import { call, ApiError, type Res, type SearchQuery } from './api.ts';
 
@@ -45,8 +45,6 @@ export function ExportDialog({
   const [error, setError] = useState<string | null>(null);
   const [starting, setStarting] = useState(false);
   const qc = useQueryClient();
-  const log = useQuery({ queryKey: ['exports', baseId], enabled: opened, queryFn: () => call('GET /bases/{baseId}/exports', { path: { baseId } }) });
-  const who = useActorName();
   const meta = useQuery({ queryKey: ['filter-fields', baseId], enabled: opened, queryFn: () => call('GET /bases/{baseId}/filter-fields', { path: { baseId } }) });
   const table = useQuery({ queryKey: ['table-settings', baseId], enabled: opened, queryFn: () => call('GET /bases/{baseId}/table-settings', { path: { baseId } }) });
   const columns = (meta.data?.items ?? []).filter((f) => !NOT_COLUMNS.has(f.field));
@@ -188,25 +186,59 @@ export function ExportDialog({
             )}
           </Stack>
         )}
-        {!!log.data?.items.length && (
-          <>
-            <Text size="sm" fw={600}>{t('exp_log')}</Text>
-            <Table withTableBorder data-testid="export-log">
-              <Table.Tbody>
-                {log.data.items.slice(0, 10).map((e) => (
-                  <Table.Tr key={e.id}>
-                    <Table.Td>{formatDateTime(e.createdAt)}</Table.Td>
-                    <Table.Td>{who(e.actor)}</Table.Td>
-                    <Table.Td>{e.format.toUpperCase()}</Table.Td>
-                    <Table.Td>{e.rows === null ? t(`status_${e.status}`, { defaultValue: e.status }) : t('exp_rows', { count: e.rows })}</Table.Td>
-                    <Table.Td>{e.downloadUrl && <Anchor href={e.downloadUrl} download>{e.fileName}</Anchor>}</Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </>
-        )}
+        {opened && <ExportLog baseId={baseId} />}
       </Stack>
     </Modal>
+  );
+}
+
+/** The export log: when, who, what format, how many rows, the file while it is kept. */
+export function ExportLog({ baseId, limit = 10, full = false }: { baseId: number; limit?: number; full?: boolean }) {
+  const { t } = useTranslation();
+  const who = useActorName();
+  const log = useQuery({ queryKey: ['exports', baseId, limit], queryFn: () => call('GET /bases/{baseId}/exports', { path: { baseId }, query: { limit } }) });
+  if (log.isPending) return full ? <Text c="dimmed">{t('loading')}</Text> : null;
+  if (log.error) return full ? <Alert color="red">{log.error.message}</Alert> : null;
+  if (!log.data.items.length) return full ? <Text c="dimmed">{t('log_no_exports')}</Text> : null;
+  return (
+    <>
+      {!full && <Text size="sm" fw={600}>{t('exp_log')}</Text>}
+      <Table withTableBorder data-testid="export-log">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>{t('hist_when')}</Table.Th>
+            <Table.Th>{t('hist_who')}</Table.Th>
+            <Table.Th>{t('log_format')}</Table.Th>
+            <Table.Th>{t('hist_result')}</Table.Th>
+            <Table.Th>{t('hist_file')}</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {log.data.items.map((e) => (
+            <Table.Tr key={e.id}>
+              <Table.Td>{formatDateTime(e.createdAt)}</Table.Td>
+              <Table.Td>{who(e.actor)}</Table.Td>
+              <Table.Td>{e.format.toUpperCase()}</Table.Td>
+              <Table.Td>
+                {e.rows === null ? t(`status_${e.status}`, { defaultValue: e.status }) : t('exp_rows', { count: e.rows })}
+                {full && e.size !== null ? ` · ${formatSize(e.size)}` : ''}
+              </Table.Td>
+              <Table.Td title={e.sha256 ? `SHA-256 ${e.sha256}` : undefined}>
+                {e.downloadUrl ? (
+                  <Anchor href={e.downloadUrl} download>
+                    {e.fileName}
+                  </Anchor>
+                ) : (
+                  <Text span c="dimmed" size="sm">
+                    {e.fileName}
+                    {e.expired ? ` (${t('log_expired')})` : ''}
+                  </Text>
+                )}
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </>
   );
 }

@@ -6,7 +6,7 @@ import { Alert, Anchor, Button, Checkbox, FileInput, Group, Modal, MultiSelect, 
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { formatDateTime } from './i18n.ts';
+import { formatDateTime, formatSize } from './i18n.ts';
 import { useActorName } from './actor.ts';
 import { call, ApiError, type Req, type Res } from './api.ts';
 
@@ -87,7 +87,8 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
   // While the job runs, its record is read twice a second.
   useEffect(() => {
     if (!running || ['done', 'failed', 'cancelled'].includes(running.status)) {
-      if (running?.status === 'done') {
+      // A stopped or failed import keeps the batches it committed: the table shows them too.
+      if (running && ['done', 'failed', 'cancelled'].includes(running.status)) {
         void qc.invalidateQueries({ queryKey: ['clients', baseId] });
         void qc.invalidateQueries({ queryKey: ['imports', baseId] });
       }
@@ -277,19 +278,22 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
 
 type HistoryItem = Res<'GET /bases/{baseId}/imports'>['items'][number];
 
-/** The import log: who imported which file when, and with what result. */
-function ImportHistory({ baseId }: { baseId: number }) {
+/** The import log: who imported which file when, with which settings, and with what result. */
+export function ImportHistory({ baseId, limit = 10, full = false }: { baseId: number; limit?: number; full?: boolean }) {
   const { t } = useTranslation();
-  const list = useQuery({ queryKey: ['imports', baseId], queryFn: () => call('GET /bases/{baseId}/imports', { path: { baseId }, query: { limit: 10 } }) });
+  const list = useQuery({ queryKey: ['imports', baseId, limit], queryFn: () => call('GET /bases/{baseId}/imports', { path: { baseId }, query: { limit } }) });
   const who = useActorName();
-  if (!list.data?.items.length) return null;
+  if (list.isPending) return full ? <Text c="dimmed">{t('loading')}</Text> : null;
+  if (list.error) return full ? <Alert color="red">{list.error.message}</Alert> : null;
+  if (!list.data.items.length) return full ? <Text c="dimmed">{t('log_no_imports')}</Text> : null;
   return (
-    <Table withTableBorder data-testid="import-history">
+    <Table withTableBorder data-testid={full ? 'import-log' : 'import-history'}>
       <Table.Thead>
         <Table.Tr>
           <Table.Th>{t('hist_when')}</Table.Th>
           <Table.Th>{t('hist_file')}</Table.Th>
           <Table.Th>{t('hist_who')}</Table.Th>
+          {full && <Table.Th>{t('log_size')}</Table.Th>}
           <Table.Th>{t('hist_result')}</Table.Th>
         </Table.Tr>
       </Table.Thead>
@@ -299,6 +303,11 @@ function ImportHistory({ baseId }: { baseId: number }) {
             <Table.Td>{formatDateTime(i.uploadedAt)}</Table.Td>
             <Table.Td>{i.fileName}{i.dryRun ? ` (${t('hist_dry')})` : ''}</Table.Td>
             <Table.Td>{who(i.actor)}</Table.Td>
+            {full && (
+              <Table.Td title={`SHA-256 ${i.sha256}`}>
+                {formatSize(i.size)} · {t('log_rows', { count: i.rows })}
+              </Table.Td>
+            )}
             <Table.Td>
               {i.status === 'done' ? t('hist_counts', { created: i.created, updated: i.updated, unchanged: i.unchanged, failed: i.failed }) : t(`status_${i.status}`, { defaultValue: i.status })}
               {i.errorsUrl && (

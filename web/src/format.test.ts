@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatDate, formatDateTime, formatMoney, formatNumber, formatPhone } from './format.ts';
+import { formatDate, formatDateTime, formatMoney, formatNumber, formatPhone, formatSize } from './format.ts';
 
 const NBSP = '\u00a0';
 
@@ -22,6 +22,11 @@ describe('formats the UI writes', () => {
     assert.equal(formatPhone('+79161234567'), '+7 916 123-45-67');
     assert.equal(formatPhone('+375291234567'), '+375291234567');
     assert.equal(formatPhone(null), '');
+  });
+  it('file sizes in Russian units, one decimal past bytes', () => {
+    assert.equal(formatSize(812), `812${NBSP}Б`);
+    assert.equal(formatSize(1_258_291), `1,2${NBSP}МБ`);
+    assert.equal(formatSize(1_258_291, 'en'), `1.2${NBSP}MB`);
   });
   it('counts grouped: 1 000 000 (en: 1,000,000)', () => {
     assert.equal(formatNumber(1_000_000), `1${NBSP}000${NBSP}000`);

@@ -37,3 +37,16 @@ export function formatPhone(e164: string | null | undefined): string {
   const m = /^\+7(\d{3})(\d{3})(\d{2})(\d{2})$/.exec(e164);
   return m ? `+7 ${m[1]} ${m[2]}-${m[3]}-${m[4]}` : e164;
 }
+
+/** A file size: 812 Б, 1,2 МБ (en: 812 B, 1.2 MB). */
+export function formatSize(bytes: number | null | undefined, lang: Lang = 'ru'): string {
+  if (bytes === null || bytes === undefined) return '';
+  const units = lang === 'en' ? ['B', 'KB', 'MB', 'GB'] : ['Б', 'КБ', 'МБ', 'ГБ'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${new Intl.NumberFormat(locale(lang), { maximumFractionDigits: u === 0 ? 0 : 1 }).format(v)}\u00a0${units[u]}`;
+}

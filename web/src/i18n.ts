@@ -243,6 +243,19 @@ const ru = {
   imp_cancel: 'Остановить',
   imp_for_real: 'Загрузить по-настоящему',
   imp_cancelled: 'Остановлено: загружено строк {{rows, number}}, они сохранены.',
+  logs_open: 'Журналы',
+  logs_title: 'Журналы загрузок и выгрузок',
+  logs_imports: 'Импорт',
+  logs_exports: 'Экспорт',
+  log_no_imports: 'Файлов в эту базу ещё не загружали.',
+  log_no_exports: 'Из этой базы ещё ничего не выгружали.',
+  log_size: 'Файл',
+  log_format: 'Формат',
+  log_expired: 'срок хранения истёк',
+  log_rows_one: '{{count, number}} строка',
+  log_rows_few: '{{count, number}} строки',
+  log_rows_many: '{{count, number}} строк',
+  log_rows_other: '{{count, number}} строки',
 };
 const en: typeof ru = {
   appName: 'Kartoteka',
@@ -481,6 +494,19 @@ const en: typeof ru = {
   imp_cancel: 'Stop',
   imp_for_real: 'Import for real',
   imp_cancelled: 'Stopped: {{rows, number}} rows were imported and are kept.',
+  logs_open: 'Logs',
+  logs_title: 'Import and export logs',
+  logs_imports: 'Imports',
+  logs_exports: 'Exports',
+  log_no_imports: 'No file has been imported into this base yet.',
+  log_no_exports: 'Nothing has been exported from this base yet.',
+  log_size: 'File',
+  log_format: 'Format',
+  log_expired: 'expired',
+  log_rows_one: '{{count, number}} row',
+  log_rows_few: '{{count, number}} rows',
+  log_rows_many: '{{count, number}} rows',
+  log_rows_other: '{{count, number}} rows',
 };
 
 export const dictionaries = { ru: { ...ru, ...bases.ru, ...actions.ru, ...card.ru }, en: { ...en, ...bases.en, ...actions.en, ...card.en } };
@@ -498,5 +524,6 @@ export const formatDate = (iso: string | null | undefined) => format.formatDate(
 export const formatDateTime = (iso: string | null | undefined) => format.formatDateTime(iso, lang());
 export const formatNumber = (n: number | null | undefined) => format.formatNumber(n, lang());
 export const formatMoney = (n: number | null | undefined) => format.formatMoney(n, lang());
+export const formatSize = (n: number | null | undefined) => format.formatSize(n, lang());
 
 export default i18n;
