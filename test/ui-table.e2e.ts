@@ -1,5 +1,5 @@
 // The clients table in a real browser, on the demo base (10,000 clients): column settings through the
-// gear (hide, show a custom field, move, pin) saved for the user and still there after a reload; sort
+// gear (hide, show a custom field, move by the arrows and by dragging, pin) saved for the user and still there after a reload; sort
 // by a header click (the first row is the API's first for that order); a list field's values as
 // checkboxes with the API's counts, applied as a filter; search by a pasted list of phones typed any
 // way, with the entry not found named; the keyboard moving between rows and opening the card.
@@ -34,13 +34,15 @@ describe('web UI: the clients table', () => {
     await gear.getByRole('button', { name: '«Город» левее' }).click();
     await gear.getByRole('button', { name: '«Город» левее' }).click();
     await gear.getByRole('button', { name: 'Закрепить «Телефон»' }).click();
+    // and drag the custom field onto the email: it takes the email's place
+    await gear.locator('[data-column="fields.favoriteCategory"]').dragTo(gear.locator('[data-column="email"]'));
     await ui.shot('table-1-gear');
     await page.keyboard.press('Escape');
-    const expected = ['select', 'lastName', 'phone', 'firstName', 'city', 'email', 'cardNumber', 'tags', 'createdAt', 'fields.favoriteCategory'];
+    const expected = ['select', 'lastName', 'phone', 'firstName', 'city', 'fields.favoriteCategory', 'email', 'cardNumber', 'tags', 'createdAt'];
     await header('fields.favoriteCategory').waitFor();
     assert.deepEqual(await headers(), expected, 'pinned columns first, then the chosen order');
     const saved = await api<Settings>('GET', `/bases/${baseId}/table-settings`);
-    assert.deepEqual(saved.columns, ['lastName', 'firstName', 'city', 'phone', 'email', 'cardNumber', 'tags', 'createdAt', 'fields.favoriteCategory']);
+    assert.deepEqual(saved.columns, ['lastName', 'firstName', 'city', 'phone', 'fields.favoriteCategory', 'email', 'cardNumber', 'tags', 'createdAt']);
     assert.deepEqual(saved.pinned, ['lastName', 'phone']);
 
     // Sort by a header click: ascending by city, then descending; the first row is the API's first.
