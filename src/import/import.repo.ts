@@ -220,11 +220,17 @@ export async function applyBatch(db: Conn, plan: ApplyPlan, rows: StageRow[]): P
  * from the subscriber, and the subscriber's whole row is kept in profile_merges.
  */
 async function foldSubscribers(db: Conn, b: number, round: number): Promise<void> {
+  // Most bases hold no subscribers at all: one probe of the subscribers' email index says so, and
+  // the join below (an index probe a written row) is skipped.
+  const any = await sql<{ x: boolean }>`SELECT EXISTS (SELECT 1 FROM profiles WHERE base_id = ${b} AND kind = 'subscriber' AND email IS NOT NULL) AS x`.execute(db);
+  if (!any.rows[0]!.x) return;
   const fill = STAGE_COLUMNS.filter((c) => c !== 'phone' && c !== 'card_number');
+  // Only a row that wrote an email can meet a subscriber: a member's email already stored met its
+  // subscriber (if any) when it was written, as every write folds them.
   await sql`
     WITH m AS (
       SELECT p.id, p.email FROM kt_stage s JOIN profiles p ON p.base_id = ${b} AND p.id = s.target
-      WHERE s.round = ${round} AND s.outcome IN ('created', 'updated', 'unchanged') AND p.kind = 'member' AND p.email IS NOT NULL),
+      WHERE s.round = ${round} AND s.email IS NOT NULL AND s.outcome IN ('created', 'updated', 'unchanged') AND p.kind = 'member' AND p.email IS NOT NULL),
     sub AS (
       SELECT DISTINCT ON (q.id) q.*, m.id AS into_id FROM m JOIN profiles q ON q.base_id = ${b} AND q.kind = 'subscriber' AND q.email = m.email
       ORDER BY q.id, m.id),
