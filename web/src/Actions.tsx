@@ -8,7 +8,7 @@ import { Alert, Autocomplete, Button, Checkbox, Group, Modal, Progress, Segmente
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { call, ApiError, type Req, type Res } from './api.ts';
+import { call, ApiError, type Req, type Res, filterFieldsQuery } from './api.ts';
 import { ExportDialog, type ExportTarget } from './Export.tsx';
 import { findTag, PALETTE, TagPicker, type Tag } from './TagPicker.tsx';
 
@@ -306,7 +306,7 @@ function editorOf(f: FilterField, def: FieldDef | undefined): Editor {
 function FieldDialog({ baseId, count, bulk, opened, onClose, finish }: DialogProps) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language === 'en' ? 'en' : 'ru';
-  const meta = useQuery({ queryKey: ['filter-fields', baseId], enabled: opened, queryFn: () => call('GET /bases/{baseId}/filter-fields', { path: { baseId } }) });
+  const meta = useQuery({ ...filterFieldsQuery(baseId), enabled: opened });
   const defs = useQuery({ queryKey: ['fields', baseId], enabled: opened, queryFn: () => call('GET /bases/{baseId}/fields', { path: { baseId } }) });
   const [key, setKey] = useState<string | null>(null);
   const [value, setValue] = useState('');

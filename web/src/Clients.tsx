@@ -5,7 +5,7 @@ import { Alert, Badge, Button, CloseButton, Group, Modal, Text, Textarea, TextIn
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { call, type SearchQuery } from './api.ts';
+import { call, type SearchQuery, filterFieldsQuery } from './api.ts';
 import { ActionBar } from './Actions.tsx';
 import { ClientCard } from './Card.tsx';
 import { searchColumns } from './columns.ts';
@@ -33,7 +33,7 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
   const [notice, setNotice] = useState<string | null>(null);
   const [filter, setFilter] = useState<{ filter: ApiFilter; label: string } | null>(null);
   const base = useQuery({ queryKey: ['base', baseId], queryFn: () => call('GET /bases/{baseId}', { path: { baseId } }) });
-  const meta = useQuery({ queryKey: ['filter-fields', baseId], queryFn: () => call('GET /bases/{baseId}/filter-fields', { path: { baseId } }) });
+  const meta = useQuery(filterFieldsQuery(baseId));
   const [settings, setSettings] = useTableSettings(baseId);
   const values = text.trim() ? [...chips, text.trim()] : chips;
   const query: SearchQuery = { ...(values.length ? { q: values } : {}), ...(list.length ? { list } : {}), ...(filter ? { filter: filter.filter } : {}) };

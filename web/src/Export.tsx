@@ -7,7 +7,7 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { formatDateTime, formatSize } from './i18n.ts';
 import { useActorName } from './actor.ts';
-import { call, ApiError, type Res, type SearchQuery } from './api.ts';
+import { call, ApiError, type Res, type SearchQuery, filterFieldsQuery, tableSettingsQuery } from './api.ts';
 
 type Created = Res<'POST /bases/{baseId}/exports'>;
 type Job = Res<'GET /jobs/{jobId}'>;
@@ -45,8 +45,8 @@ export function ExportDialog({
   const [error, setError] = useState<string | null>(null);
   const [starting, setStarting] = useState(false);
   const qc = useQueryClient();
-  const meta = useQuery({ queryKey: ['filter-fields', baseId], enabled: opened, queryFn: () => call('GET /bases/{baseId}/filter-fields', { path: { baseId } }) });
-  const table = useQuery({ queryKey: ['table-settings', baseId], enabled: opened, queryFn: () => call('GET /bases/{baseId}/table-settings', { path: { baseId } }) });
+  const meta = useQuery({ ...filterFieldsQuery(baseId), enabled: opened });
+  const table = useQuery({ ...tableSettingsQuery(baseId), enabled: opened });
   const columns = (meta.data?.items ?? []).filter((f) => !NOT_COLUMNS.has(f.field));
   const known = new Set(columns.map((c) => c.field));
   // As the table shows them: its columns (the full name as its three parts), else the standard ones.

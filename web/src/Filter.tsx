@@ -6,7 +6,7 @@ import { Alert, Button, Card, Checkbox, Group, ScrollArea, SegmentedControl, Sel
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { call, ApiError, type SearchQuery } from './api.ts';
+import { call, ApiError, type SearchQuery, filterFieldsQuery } from './api.ts';
 import { changeField, changeOp, fromApi, isCheckboxCond, LIST_OPS, newCond, NO_VALUE, toApi, updateCond, type ApiFilter, type BuilderState, type Cond, type FieldMeta } from './filterState.ts';
 import { formatNumber } from './i18n.ts';
 import type { FilterField } from './Table.tsx';
@@ -61,7 +61,7 @@ export function FilterBuilder({ baseId, query, onApply }: { baseId: number; quer
   const { t, i18n } = useTranslation();
   const qc = useQueryClient();
   const lang = i18n.language === 'en' ? 'en' : 'ru';
-  const meta = useQuery({ queryKey: ['filter-fields', baseId], queryFn: () => call('GET /bases/{baseId}/filter-fields', { path: { baseId } }) });
+  const meta = useQuery(filterFieldsQuery(baseId));
   const segments = useQuery({ queryKey: ['segments', baseId], queryFn: () => call('GET /bases/{baseId}/segments', { path: { baseId } }) });
   const fields = new Map<string, FilterField>((meta.data?.items ?? []).map((f) => [f.field, f]));
   const metas = fields as Map<string, FieldMeta>;

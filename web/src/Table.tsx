@@ -9,7 +9,7 @@ import { flexRender, getCoreRowModel, useReactTable, type ColumnDef } from '@tan
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { call, type Profile, type Res } from './api.ts';
+import { call, type Profile, type Res, tableSettingsQuery } from './api.ts';
 import { canPin, cycleSort, MAX_PINNED, moveBy, moveColumn, sortField, tableState, togglePin, toggleColumn, type TableSettings } from './columns.ts';
 import { formatDate, formatDateTime, formatNumber } from './i18n.ts';
 import { formatPhone } from './format.ts';
@@ -28,7 +28,7 @@ export const fullName = (p: Profile) => [p.lastName, p.firstName, p.middleName].
 /** The settings of this user for this base, saved on each change (the screen keeps its own copy meanwhile). */
 export function useTableSettings(baseId: number): [TableSettings | undefined, (s: TableSettings) => void] {
   const qc = useQueryClient();
-  const saved = useQuery({ queryKey: ['table-settings', baseId], queryFn: () => call('GET /bases/{baseId}/table-settings', { path: { baseId } }), staleTime: Infinity });
+  const saved = useQuery({ ...tableSettingsQuery(baseId), staleTime: Infinity });
   // The screen follows a change at once (React state); the server's copy is written behind it.
   const [local, setLocal] = useState<{ baseId: number; s: TableSettings } | null>(null);
   const set = (s: TableSettings) => {

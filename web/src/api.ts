@@ -19,3 +19,7 @@ export type Base = Res<'GET /bases/{baseId}'>;
 export type Page = Res<'POST /bases/{baseId}/profiles/search'>;
 export type Profile = Page['items'][number];
 export type SearchQuery = Omit<Req<'POST /bases/{baseId}/profiles/search'>, 'limit' | 'cursor' | 'columns' | 'withTotal' | 'sort'>;
+
+/** Queries several screens share, one definition each (the same key must fetch the same thing). */
+export const filterFieldsQuery = (baseId: number) => ({ queryKey: ['filter-fields', baseId], queryFn: () => call('GET /bases/{baseId}/filter-fields', { path: { baseId } }) });
+export const tableSettingsQuery = (baseId: number) => ({ queryKey: ['table-settings', baseId], queryFn: () => call('GET /bases/{baseId}/table-settings', { path: { baseId } }) });
