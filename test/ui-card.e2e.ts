@@ -185,5 +185,24 @@ describe('web UI: the client card', () => {
     await drawer.waitFor({ state: 'hidden' });
     assert.equal((await read()).city, 'Тверь');
     assert.deepEqual(patches[2], { city: 'Тверь' });
+
+    // A subscriber given a member's email is that member (seed 002): the card goes on with the member.
+    const member = await ui.api<{ id: number }>('POST', `${b}/profiles`, { lastName: 'Соколова', firstName: 'Мария', phone: '+79990000077', email: 'maria@example.ru' });
+    const subscriber = await ui.api<{ id: number; kind: string }>('POST', `${b}/profiles`, { firstName: 'Маша', email: 'm.sokolova@example.ru' });
+    assert.equal(subscriber.kind, 'subscriber');
+    const search = page.getByLabel(/^Поиск:/);
+    await search.fill('m.sokolova@example.ru');
+    await search.press('Enter');
+    await page.getByTestId('found-count').getByText('Найден 1 клиент').waitFor();
+    await page.getByTestId('rows').locator('[role=row][data-index]').first().click();
+    await drawer.getByText('Подписчик').first().waitFor();
+    await drawer.getByLabel('Email').fill('maria@example.ru');
+    await drawer.getByRole('button', { name: 'Сохранить изменения' }).click();
+    await drawer.getByText(`Клиент объединён с профилем ID ${member.id}`).waitFor();
+    await drawer.getByRole('heading', { name: 'Соколова Мария' }).waitFor();
+    assert.equal(await drawer.getByLabel('Телефон').inputValue(), '+7 999 000-00-77');
+    const gone = await page.evaluate(async (u) => (await fetch(u)).status, `${b}/profiles/${subscriber.id}`);
+    assert.equal(gone, 404, 'the subscriber is now the member');
+    await ui.shot('card-merged');
   });
 });

@@ -88,7 +88,7 @@ function useFieldLabel(defs: readonly FieldDef[] | undefined) {
   };
 }
 
-export function ClientCard({ baseId, id, onClose }: { baseId: number; id: number | null; onClose: () => void }) {
+export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id: number | null; onClose: () => void; onOpen?: (id: number) => void }) {
   const { t, i18n } = useTranslation();
   const lang: Lang = i18n.language === 'en' ? 'en' : 'ru';
   const qc = useQueryClient();
@@ -116,12 +116,15 @@ export function ClientCard({ baseId, id, onClose }: { baseId: number; id: number
   }, [focusError]);
   // Another client (or none): start clean.
   const [shownId, setShownId] = useState(id);
+  // A message that follows the card to the next client (a subscriber merged into the member it opens).
+  const carried = useRef<string | null>(null);
   if (shownId !== id) {
     setShownId(id);
     setEdits({});
     setErrors({});
     setFormError(null);
-    setNotice(null);
+    setNotice(carried.current);
+    carried.current = null;
     setTab('profile');
     setMoreKeys(false);
     setConfirming(false);
@@ -159,9 +162,14 @@ export function ClientCard({ baseId, id, onClose }: { baseId: number; id: number
     onSuccess: (res, body) => {
       setEdits({});
       if (res.id !== id) {
-        // A subscriber given a member's email folds into that member: this card's profile is gone.
-        setNotice(t('cd_merged_into', { id: res.id }));
+        // A subscriber given a member's email folds into that member: this card's profile is gone,
+        // and the card goes on with the member.
+        const message = t('cd_merged_into', { id: res.id });
         invalidate('profile');
+        if (onOpen) {
+          carried.current = message;
+          onOpen(res.id);
+        } else setNotice(message);
       } else {
         qc.setQueryData(profileKey, res);
         setNotice(res.mergedFrom?.length ? t('cd_merged_from', { count: res.mergedFrom.length }) : t('saved'));

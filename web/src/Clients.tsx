@@ -214,7 +214,7 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
           </Group>
         </Group>
       </Modal>
-      <ClientCard baseId={baseId} id={open} onClose={() => setOpen(null)} />
+      <ClientCard baseId={baseId} id={open} onClose={() => setOpen(null)} onOpen={setOpen} />
       <ImportWizard baseId={baseId} opened={importing} onClose={() => setImporting(false)} />
       <LogsDialog baseId={baseId} opened={logs} onClose={() => setLogs(false)} />
       <ExportDialog baseId={baseId} target={{ query }} {...(total !== undefined ? { count: total } : {})} opened={exporting} onClose={() => setExporting(false)} />
