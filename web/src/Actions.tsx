@@ -198,9 +198,12 @@ function ActionDialog({
 // the bar
 // ---------------------------------------------------------------------------
 
-export function ActionBar({ baseId, target, count, onDone }: { baseId: number; target: Target; count: number; onDone: (message: string) => void }) {
+export function ActionBar({ baseId, target, count, onDone, onBusy }: { baseId: number; target: Target; count: number; onDone: (message: string) => void; onBusy?: (busy: boolean) => void }) {
   const { t } = useTranslation();
   const bulk = useBulk(baseId, target);
+  // The screen keeps the bar while an action runs, even if the selection goes (a new search): the
+  // job's progress and its result stay in view.
+  useEffect(() => onBusy?.(bulk.busy), [bulk.busy, onBusy]);
   const [dialog, setDialog] = useState<Dialog | null>(null);
   const open = (d: Dialog) => {
     bulk.setError(null);

@@ -31,6 +31,7 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
   const [selected, setSelected] = useState<Set<number>>(new Set());
   const [allFound, setAllFound] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
+  const [acting, setActing] = useState(false);
   const [filter, setFilter] = useState<{ filter: ApiFilter; label: string } | null>(null);
   const base = useQuery({ queryKey: ['base', baseId], queryFn: () => call('GET /bases/{baseId}', { path: { baseId } }) });
   const meta = useQuery(filterFieldsQuery(baseId));
@@ -153,8 +154,9 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
           {notice}
         </Alert>
       )}
-      {chosen > 0 && (
+      {(chosen > 0 || acting) && (
         <ActionBar
+          onBusy={setActing}
           baseId={baseId}
           count={chosen}
           target={allFound ? { query } : { ids: [...selected] }}
