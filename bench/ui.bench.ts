@@ -24,6 +24,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { deleteSession, findUserByLogin, insertSession, insertUser } from '../src/auth/auth.repo.ts';
 import { hashPassword, SESSION_COOKIE, sha256 } from '../src/auth/auth.service.ts';
 import { startServer } from '../test/server.ts';
+import { BROWSER_ARGS, CHROMIUM } from '../test/ui.ts';
 import { dataset, type Dataset } from './dataset.ts';
 import { emit, median, NODE_FLAGS } from './emit.ts';
 import { DEFAULT_SETTINGS } from '../src/table/table.service.ts';
@@ -31,7 +32,6 @@ import { searchColumns } from '../web/src/columns.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** As web/src/Clients.tsx asks for the first page of the clients table, for a user with the default columns. */
 const searchBody = (filter?: unknown) => ({ ...(filter ? { filter } : {}), limit: 200, columns: searchColumns(DEFAULT_SETTINGS), sort: DEFAULT_SETTINGS.sort, withTotal: true });
 
@@ -51,7 +51,7 @@ interface PageResult {
 
 /** The server as `npm start` runs it, on the dataset's database; resolves once it listens. */
 async function startBenchServer(databaseUrl: string, dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const { child, url } = await startServer({ dataDir, args: ['--no-demo'], nodeFlags: NODE_FLAGS, env: { DATABASE_URL: databaseUrl, KARTOTEKA_DEMO: '0' } });
+  const { child, url } = await startServer({ dataDir, args: ['--no-demo'], nodeFlags: NODE_FLAGS, env: { DATABASE_URL: databaseUrl } });
   return { child, url };
 }
 
@@ -248,7 +248,7 @@ export async function run(args: Record<string, string>) {
       executablePath: CHROMIUM,
       handleSIGINT: false,
       handleSIGTERM: false,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: BROWSER_ARGS,
     });
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'ru-RU' });
     await context.addCookies([{ name: SESSION_COOKIE, value: token, url, httpOnly: true, sameSite: 'Strict' }]);

@@ -27,7 +27,9 @@ const program = new Command();
 program.name('kartoteka').description('Kartoteka — an open-source customer database').version('0.1.0');
 
 const fail = (e: unknown) => {
-  process.stderr.write(`kartoteka: ${e instanceof ApiError ? remoteErrorText(e) : (e as Error).message}\n`);
+  // A refusal reads as the API words it (its detail and each field), from a server or from this process.
+  const text = e instanceof ApiError ? remoteErrorText(e) : e instanceof AppError ? problemText(e, cliLang()) : (e as Error).message;
+  process.stderr.write(`kartoteka: ${text}\n`);
   process.exit(1);
 };
 
@@ -138,8 +140,6 @@ program
       const database = await openDatabase(loadConfig());
       try {
         summary = await exportToFile(database.db, baseId, body, { outFile: o.out, lang: cliLang(), onProgress: (done, total) => bar.update(done, total) });
-      } catch (e) {
-        throw e instanceof AppError ? new Error(problemText(e, cliLang())) : e;
       } finally {
         await database.close();
       }

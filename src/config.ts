@@ -20,6 +20,7 @@ const schema = z.object({
   KARTOTEKA_BULK_BATCH_SIZE: z.coerce.number().int().positive().default(5000),
   KARTOTEKA_FACETS: z.enum(['auto', 'on', 'off']).default('auto'),
   KARTOTEKA_IMPORT_MAX_MB: z.coerce.number().int().positive().default(2048),
+  KARTOTEKA_IMPORT_BATCH_SIZE: z.coerce.number().int().positive().default(10_000),
   KARTOTEKA_EXPORT_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(24),
   KARTOTEKA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -42,6 +43,8 @@ export interface Config {
   /** Hours an export's file (and its download link) is kept after it is written. */
   /** Largest import upload, in bytes. */
   importMaxBytes: number;
+  /** File rows per batch (one transaction each) of an import. */
+  importBatchSize: number;
   exportTtlHours: number;
 }
 
@@ -66,6 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bulkBatchSize: c.KARTOTEKA_BULK_BATCH_SIZE,
     facets: c.KARTOTEKA_FACETS,
     importMaxBytes: c.KARTOTEKA_IMPORT_MAX_MB * 1048576,
+    importBatchSize: c.KARTOTEKA_IMPORT_BATCH_SIZE,
     exportTtlHours: c.KARTOTEKA_EXPORT_TTL_HOURS,
   };
 }

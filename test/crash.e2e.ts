@@ -149,6 +149,7 @@ describe('crash safety of a large import', () => {
     assert.equal(st.status, 202);
 
     let lastRows = 0;
+    let killedRunning = 0;
     for (let kill = 0; kill < 3; kill++) {
       // Let it commit some batches past the last kill, then kill at a random moment.
       const goal = lastRows + 5_000;
@@ -158,6 +159,7 @@ describe('crash safety of a large import', () => {
         await new Promise((res) => setTimeout(res, 100));
       }
       await new Promise((res) => setTimeout(res, Math.floor(Math.random() * 1500)));
+      if ((await call(url, 'GET', `/api/v1/bases/${baseId}/imports/${importId}`)).body.status !== 'done') killedRunning++;
       child.kill('SIGKILL');
       await exited(child);
       ({ child, url } = await startServer());
@@ -172,6 +174,7 @@ describe('crash safety of a large import', () => {
       await new Promise((res) => setTimeout(res, 100));
     }
     assert.equal(done.status, 'done', JSON.stringify(done));
+    assert.ok(killedRunning >= 2, `the import was killed while running ${killedRunning} times of 3: it resumed, not just finished`);
     assert.deepEqual(
       { rows: done.rows, created: done.created, repeated: done.updated + done.unchanged, failed: done.failed },
       { rows: N, created: N - bad - repeats, repeated: repeats, failed: bad },

@@ -32,8 +32,11 @@ describe('profile base settings in the web UI', () => {
     await page.getByTestId('base-card').filter({ hasText: 'Кофейня' }).getByRole('button', { name: /^Настройки/ }).click();
     const dialog = page.getByRole('dialog', { name: /Настройки базы/ });
     const status = dialog.getByTestId('settings-status');
+    // A save has been answered (the status line alone would match before the click as well).
     const saveAndWait = async () => {
+      const answered = page.waitForResponse((r) => r.request().method() !== 'GET' && r.url().includes('/api/v1/bases/'));
       await dialog.getByRole('button', { name: 'Сохранить изменения' }).click();
+      await answered;
       await status.getByText(/Сохранено|Изменения/).waitFor();
     };
     const tab = (name: string) => dialog.getByRole('tab', { name: new RegExp(`^${name}`) });

@@ -50,6 +50,9 @@ describe('web UI in English', () => {
     await check('base settings');
     for (const tab of await page.getByRole('dialog').getByRole('tab').all()) {
       await tab.click();
+      await page.getByRole('dialog').getByRole('tabpanel').first().waitFor();
+      // the fields tab lists the base's fields once they are read
+      if ((await tab.getAttribute('aria-controls'))?.includes('fields')) await page.getByRole('dialog').getByText('Last name').first().waitFor();
       await check(`base settings: ${await tab.textContent()}`);
     }
     await page.keyboard.press('Escape');
@@ -57,6 +60,7 @@ describe('web UI in English', () => {
     await page.getByTestId('found-count').getByText('10,000 clients found').waitFor();
     await check('clients');
     await page.getByTestId('filter-builder').getByRole('button', { name: 'Add a condition' }).click();
+    await page.getByTestId('filter-builder').getByLabel('Field').first().waitFor();
     await check('filter builder');
     await page.getByRole('button', { name: 'Column settings' }).click();
     await page.getByTestId('column-settings').waitFor();
@@ -68,9 +72,10 @@ describe('web UI in English', () => {
     const name = cells.slice(1, 4).join(' ').trim();
     data.push(name);
     await first.click();
-    await page.getByRole('dialog').getByRole('tab').first().waitFor();
+    await page.getByRole('dialog').getByRole('textbox', { name: 'Last name' }).waitFor();
     await check('client card');
     await page.getByRole('dialog').getByRole('tab').nth(1).click();
+    await page.getByRole('dialog').getByText('Created').first().waitFor();
     await check('client card: history');
     await page.keyboard.press('Escape');
     await page.getByRole('button', { name: 'Import', exact: true }).click();

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Conn } from '../db/db.ts';
 import type { BaseRow, BasesTable } from '../db/schema.ts';
 import type { Insertable, Updateable } from 'kysely';
@@ -22,6 +23,14 @@ export async function updateBase(db: Conn, id: number, values: Updateable<BasesT
 export async function deleteBase(db: Conn, id: number): Promise<boolean> {
   const r = await db.deleteFrom('bases').where('id', '=', id).executeTakeFirst();
   return r.numDeletedRows > 0n;
+}
+
+/** The files the base's uploads and exports keep in the data folder (paths relative to it). */
+export async function baseFiles(db: Conn, id: number): Promise<string[]> {
+  const r = await sql<{ file_path: string }>`
+    SELECT file_path FROM imports WHERE base_id = ${id}
+    UNION ALL SELECT file_path FROM exports WHERE base_id = ${id} AND file_path IS NOT NULL`.execute(db);
+  return r.rows.map((x) => x.file_path);
 }
 
 /** Next number for a generated card: one row lock on the base, so numbers never repeat. */

@@ -45,7 +45,7 @@ export function registerBaseRoutes(app: Api, ctx: AppContext) {
       schema: { tags, summary: 'Delete a profile base with all its profiles', params: BaseParams, response: { 204: z.null() } },
     },
     async (req, reply) => {
-      await service.deleteBase(ctx.db, req.params.baseId);
+      await service.deleteBase(ctx.db, req.params.baseId, ctx.config.dataDir);
       reply.code(204);
       return null;
     },

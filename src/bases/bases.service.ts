@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { z } from 'zod';
 import { isSupportedCountry } from 'libphonenumber-js';
 import type { Db } from '../db/db.ts';
@@ -102,16 +104,18 @@ export async function updateBase(db: Db, id: number, body: Update) {
   const cols = toColumns(body, errs);
   try {
     // The row lock keeps two concurrent changes (one of the prefix, one of the length) from combining badly.
-    return await db.transaction().execute(async (trx) => {
+    const base = await db.transaction().execute(async (trx) => {
       const cur = await repo.getBase(trx, id, { forUpdate: true });
       if (!cur) throw notFound('base', id);
       checkCards(cols.card_prefix ?? cur.card_prefix, cols.card_length ?? cur.card_length, body.cards, errs);
       errs.throwIfAny();
       const row = await repo.updateBase(trx, id, definedOnly(cols));
       if (!row) throw notFound('base', id);
-      regions.delete(id);
       return toBase(row);
     });
+    // Forgotten once committed: a search in between would otherwise remember the old region again.
+    regions.delete(id);
+    return base;
   } catch (e) {
     if (e instanceof AppError) throw e;
     nameConflict(e, body.name);
@@ -144,8 +148,11 @@ export async function getBaseOrThrow(db: Db, id: number) {
   return row;
 }
 
-export async function deleteBase(db: Db, id: number) {
+/** Deletes a base with everything in it, the uploaded and exported files too (they hold personal data). */
+export async function deleteBase(db: Db, id: number, dataDir: string) {
+  const files = await repo.baseFiles(db, id);
   if (!(await repo.deleteBase(db, id))) throw notFound('base', id);
   dropFacetIndex(id); // its in-memory count index goes with it
   regions.delete(id);
+  for (const f of files) fs.rmSync(path.resolve(dataDir, f), { force: true });
 }

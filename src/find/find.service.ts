@@ -252,7 +252,7 @@ export async function search(db: Db, baseId: number, input: SearchInput, viewer?
   const compiled = await compileQuery(input, ctx, { errs });
   const cols = sortColumns(input.sort, ctx.fields, errs);
   for (const [i, c] of (input.columns ?? []).entries()) {
-    if (!ctx.fields.has(c) && !['id', 'fields', 'tags', 'baseId', 'createdAt', 'updatedAt'].includes(c)) errs.add(`columns[${i}]`, 'filter_field_unknown', { field: c });
+    if (!ctx.fields.has(c) && !ALWAYS_COLUMNS.includes(c)) errs.add(`columns[${i}]`, 'filter_field_unknown', { field: c });
   }
   errs.throwIfAny();
   const limit = input.limit ?? 50;
@@ -273,20 +273,8 @@ export async function search(db: Db, baseId: number, input: SearchInput, viewer?
     });
     if (r) return pageResult(r.rows, limit, cols, input.columns, r.count, undefined);
   }
-  const page = sql<ProfileRow & { kt_cursor: (string | null)[] }>`
-    SELECT p.*, ARRAY[${sql.join(cols.map((c) => sql`(${c.expr})::text`))}] AS kt_cursor FROM profiles p
-    WHERE p.base_id = ${baseId} AND ${compiled.sql} AND ${after}
-    ORDER BY ${orderBy(cols)}
-    LIMIT ${limit + 1}`;
   const [rows, total, listResult] = await Promise.all([
-    page.execute(db).then(
-      (r) => r.rows,
-      (e: unknown) => {
-        // a cursor edited by hand: its values do not read as the sort columns' types
-        if (input.cursor && pgCode(e)?.startsWith('22')) throw invalidField('cursor', 'invalid_format');
-        throw e;
-      },
-    ),
+    pageRows(db, baseId, compiled.sql, { cols, limit, after, cursor: !!input.cursor }),
     input.withTotal ? exactCount(db, input, ctx, compiled.sql) : Promise.resolve(undefined),
     input.list !== undefined ? listNotFound(db, baseId, input.list, ctx.region) : Promise.resolve(undefined),
   ]);
@@ -294,6 +282,42 @@ export async function search(db: Db, baseId: number, input: SearchInput, viewer?
 }
 
 const STANDARD_ONLY = filterFieldMap([]);
+const ALWAYS_COLUMNS = ['id', 'fields', 'tags', 'baseId', 'createdAt', 'updatedAt'];
+
+interface Paging {
+  cols: SortColumn[];
+  limit: number;
+  /** Rows strictly after the cursor (true on the first page). */
+  after: RawBuilder<SqlBool>;
+  cursor: boolean;
+}
+
+/** The page asked for when its sort and columns need only standard fields (the fast paths), else undefined. */
+function standardPaging(input: SearchInput): Paging | undefined {
+  const errs = new FieldErrors();
+  const cols = sortColumns(input.sort, STANDARD_ONLY, errs);
+  const columnsOk = (input.columns ?? []).every((c) => STANDARD_ONLY.has(c) || ALWAYS_COLUMNS.includes(c));
+  if (errs.list.length || !columnsOk) return undefined;
+  const cursorValues = input.cursor ? decodeCursor(input.cursor, cols) : null;
+  return { cols, limit: input.limit ?? 50, after: cursorValues ? afterCursor(cols, cursorValues) : sql<SqlBool>`true`, cursor: !!input.cursor };
+}
+
+// name: search-page
+// One page of the profiles matching `where`, past the cursor, in the sort order (one row more, to
+// know whether there is a next page); each row carries its sort key values for the next cursor.
+async function pageRows(db: Db, baseId: number, where: RawBuilder<SqlBool>, p: Paging): Promise<(ProfileRow & { kt_cursor: (string | null)[] })[]> {
+  try {
+    const r = await sql<ProfileRow & { kt_cursor: (string | null)[] }>`
+      SELECT p.*, ARRAY[${sql.join(p.cols.map((c) => sql`(${c.expr})::text`))}] AS kt_cursor FROM profiles p
+      WHERE p.base_id = ${baseId} AND ${where} AND ${p.after}
+      ORDER BY ${orderBy(p.cols)} LIMIT ${p.limit + 1}`.execute(db);
+    return r.rows;
+  } catch (e) {
+    // a cursor edited by hand: its values do not read as the sort columns' types
+    if (p.cursor && pgCode(e)?.startsWith('22')) throw invalidField('cursor', 'invalid_format');
+    throw e;
+  }
+}
 
 /**
  * A pasted list alone (the cashier's "find these 1,000 phones"): its page and its found identifiers
@@ -302,26 +326,19 @@ const STANDARD_ONLY = filterFieldMap([]);
  * columns need custom fields (the general path handles those).
  */
 async function searchList(db: Db, baseId: number, input: SearchInput, list: string | string[]): Promise<SearchResult | undefined> {
-  const errs = new FieldErrors();
-  const cols = sortColumns(input.sort, STANDARD_ONLY, errs);
-  const columnsOk = (input.columns ?? []).every((c) => STANDARD_ONLY.has(c) || ['id', 'fields', 'tags', 'baseId', 'createdAt', 'updatedAt'].includes(c));
-  if (errs.list.length || !columnsOk) return undefined;
-  const limit = input.limit ?? 50;
-  const cursorValues = input.cursor ? decodeCursor(input.cursor, cols) : null;
-  const after = cursorValues ? afterCursor(cols, cursorValues) : sql<SqlBool>`true`;
+  const paging = standardPaging(input);
+  if (!paging) return undefined;
+  const { cols, limit } = paging;
   const run = (region: string) => {
     const parsed = parseList(list, region);
     if (parsed.entries.length > LIMITS.pastedEntries) throw invalidField('list', 'too_many', { max: LIMITS.pastedEntries });
     const where = compileList(parsed).sql;
     return Promise.all([
-      sql<ProfileRow & { kt_cursor: (string | null)[] }>`
-        SELECT p.*, ARRAY[${sql.join(cols.map((c) => sql`(${c.expr})::text`))}] AS kt_cursor FROM profiles p
-        WHERE p.base_id = ${baseId} AND ${where} AND ${after}
-        ORDER BY ${orderBy(cols)} LIMIT ${limit + 1}`.execute(db),
+      pageRows(db, baseId, where, paging),
       // Only the identifier kinds the list holds come back (a list of phones: one short column).
       sql<FoundIds>`
         SELECT ${sql.raw(foundColumns(parsed))} FROM profiles p WHERE p.base_id = ${baseId} AND ${where}`.execute(db),
-    ]).then(([page, found]) => ({ parsed, page: page.rows, found: found.rows }));
+    ]).then(([page, found]) => ({ parsed, page, found: found.rows }));
   };
   // The guess's failure matters only if the guess is kept (an unknown base is reported first).
   const guess = run('RU').then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
@@ -346,26 +363,18 @@ const foundColumns = (l: ReturnType<typeof parseList>) =>
  * Undefined when it is not such a search, or its sort or columns need custom fields.
  */
 async function searchDigits(db: Db, baseId: number, input: SearchInput, q: string | string[]): Promise<SearchResult | undefined> {
-  const errs = new FieldErrors();
-  const cols = sortColumns(input.sort, STANDARD_ONLY, errs);
-  const columnsOk = (input.columns ?? []).every((c) => STANDARD_ONLY.has(c) || ['id', 'fields', 'tags', 'baseId', 'createdAt', 'updatedAt'].includes(c));
-  if (errs.list.length || !columnsOk) return undefined;
+  const paging = standardPaging(input);
+  if (!paging) return undefined;
   const region = await phoneRegion(db, baseId);
   if (region === undefined) throw notFound('base', baseId);
   const terms = searchTerms(q, region);
   if (!terms.length || !terms.every((t) => 'digits' in t)) return undefined;
   const where = compileSearch(q, region).sql;
-  const limit = input.limit ?? 50;
-  const cursorValues = input.cursor ? decodeCursor(input.cursor, cols) : null;
-  const after = cursorValues ? afterCursor(cols, cursorValues) : sql<SqlBool>`true`;
   const [page, total] = await Promise.all([
-    sql<ProfileRow & { kt_cursor: (string | null)[] }>`
-      SELECT p.*, ARRAY[${sql.join(cols.map((c) => sql`(${c.expr})::text`))}] AS kt_cursor FROM profiles p
-      WHERE p.base_id = ${baseId} AND ${where} AND ${after}
-      ORDER BY ${orderBy(cols)} LIMIT ${limit + 1}`.execute(db),
+    pageRows(db, baseId, where, paging),
     input.withTotal ? countSql(baseId, where).execute(db).then((r) => Number(r.rows[0]!.n)) : Promise.resolve(undefined),
   ]);
-  return pageResult(page.rows, limit, cols, input.columns, total, undefined);
+  return pageResult(page, paging.limit, paging.cols, input.columns, total, undefined);
 }
 
 /** The pasted entries (as typed) that are no identifier or match none of the found values. */

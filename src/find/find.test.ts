@@ -824,6 +824,12 @@ describe('find: every bad input is a 400 naming the exact path', () => {
       const forged = Buffer.from(JSON.stringify({ ...decoded, v })).toString('base64url');
       assert.deepEqual((await bad({ sort, limit: 1, cursor: forged })).errors, [{ field: 'cursor', message: cursorBad }], JSON.stringify(v));
     }
+    // the same on the fast paths: a phone-fragment search and a pasted list
+    const byDate = [{ field: 'createdAt', dir: 'desc' }];
+    for (const q of [{ q: '916' }, { list: '+79161234567' }]) {
+      const forged = Buffer.from(JSON.stringify({ s: 'createdAt:desc,id:desc', v: ['вчера', '1'] })).toString('base64url');
+      assert.deepEqual((await bad({ ...q, sort: byDate, limit: 1, cursor: forged })).errors, [{ field: 'cursor', message: cursorBad }], JSON.stringify(q));
+    }
     assert.deepEqual((await bad({ sort: [{ field: 'lastName' }, { field: 'fullName', dir: 'asc' }] })).errors, [{ field: 'sort[1].field', message: 'Нет такого поля для фильтра: «fullName»' }]);
     assert.deepEqual((await bad({ sort: [{ field: 'tags', dir: 'asc' }] })).errors.map((e) => e.field), ['sort[0].field']);
     assert.deepEqual((await bad({ sort: [{ field: 'lastName', dir: 'up' }] })).errors.map((e) => e.field), ['sort.0.dir']);

@@ -10,6 +10,7 @@ import { loadConfig } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
 import { runOnce } from '../jobs/jobs.service.ts';
 import type { Mapping } from './mapping.ts';
+import { StartBody, type StartBodyInput } from './import.schema.ts';
 import * as service from './import.service.ts';
 
 interface Opts {
@@ -40,16 +41,30 @@ const parseJson = (flag: string, v: string | undefined) => {
   }
 };
 
-function settingsOf(o: Opts, mapping: Mapping) {
-  return {
+const FLAG_OF: Record<string, string> = { mapping: '--mapping', mode: '--mode', policy: '--policy', duplicates: '--duplicates', tagIds: '--tags', segmentId: '--segment' };
+
+/** The import's settings from the flags, checked by the same schema the API checks them with; a bad flag is named. */
+function settingsOf(o: Opts, mapping: Mapping): StartBodyInput {
+  const raw = {
     mapping,
     mode: o.mode,
-    policy: (parseJson('--policy', o.policy) ?? {}) as Record<string, 'overwrite' | 'fill' | 'skip'>,
+    policy: parseJson('--policy', o.policy) ?? {},
     duplicates: o.duplicates,
     tagIds: o.tags ? o.tags.split(',').map((x) => Number(x.trim())) : [],
     segmentId: o.segment ? Number(o.segment) : null,
     dryRun: !!o.dryRun,
   };
+  const r = StartBody.safeParse(raw);
+  if (r.success) return r.data;
+  throw new Error(r.error.issues.map((i) => `${FLAG_OF[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join('\n'));
+}
+
+/** Every flag checked before anything is uploaded: a typo leaves no upload behind. */
+function checkFlags(o: Opts): void {
+  if (!/^[1-9]\d*$/.test(o.base)) throw new Error('--base: must be a base id');
+  if (o.template !== undefined && !/^[1-9]\d*$/.test(o.template)) throw new Error('--template: must be a template id');
+  parseJson('--mapping', o.mapping);
+  settingsOf(o, { columns: [] });
 }
 
 const errorsPath = (file: string, o: Opts, format: string) => o.errors ?? path.join(path.dirname(file), `${path.basename(file, path.extname(file))}.errors.${format === 'xlsx' ? 'xlsx' : 'csv'}`);
@@ -128,6 +143,7 @@ export function registerImportCommand(program: Command): void {
     .option('--token <token>', 'an API key for --url (or KARTOTEKA_TOKEN)')
     .action(async (file: string, o: Opts) => {
       if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
+      checkFlags(o);
       const target = remoteTarget({ ...(o.url ? { url: o.url } : {}), ...(o.token ? { token: o.token } : {}) });
       const s = target ? await viaServer(file, o, target) : await direct(file, o);
       if (o.json) process.stdout.write(JSON.stringify(s) + '\n');

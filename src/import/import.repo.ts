@@ -184,7 +184,7 @@ export async function applyBatch(db: Conn, plan: ApplyPlan, rows: StageRow[]): P
       await sql`UPDATE kt_stage SET outcome = CASE WHEN target = ANY(${ids}::bigint[]) THEN 'updated' ELSE 'unchanged' END
         WHERE round = ${round} AND outcome IS NULL`.execute(db);
 
-      await foldSubscribers(db, b, round);
+      await foldSubscribers(db, b, round, plan.actor);
     }
 
     // Bookkeeping for every profile the batch wrote: the card's timeline, the segment.
@@ -219,7 +219,7 @@ export async function applyBatch(db: Conn, plan: ApplyPlan, rows: StageRow[]): P
  * (seed 002) as a single write would fold it. The member keeps its values, empty ones are filled
  * from the subscriber, and the subscriber's whole row is kept in profile_merges.
  */
-async function foldSubscribers(db: Conn, b: number, round: number): Promise<void> {
+async function foldSubscribers(db: Conn, b: number, round: number, actor: string): Promise<void> {
   // Most bases hold no subscribers at all: one probe of the subscribers' email index says so, and
   // the join below (an index probe a written row) is skipped.
   const any = await sql<{ x: boolean }>`SELECT EXISTS (SELECT 1 FROM profiles WHERE base_id = ${b} AND kind = 'subscriber' AND email IS NOT NULL) AS x`.execute(db);
@@ -239,7 +239,7 @@ async function foldSubscribers(db: Conn, b: number, round: number): Promise<void
       SELECT ${b}, sub.into_id, sub.id, 'import', to_jsonb(sub) - 'into_id' - 'writer' FROM sub),
     ev AS (
       INSERT INTO profile_events (base_id, profile_id, actor, action, changes)
-      SELECT ${b}, sub.into_id, 'import', 'merged', jsonb_build_object('from', jsonb_build_array(sub.id), 'reason', 'import') FROM sub),
+      SELECT ${b}, sub.into_id, ${actor}, 'merged', jsonb_build_object('from', jsonb_build_array(sub.id), 'reason', 'import') FROM sub),
     upd AS (
       UPDATE profiles p SET ${sql.join(fill.map((c) => sql`${ident(c)} = coalesce(p.${ident(c)}, sub.${ident(c)})`))},
         fields = sub.fields || p.fields,

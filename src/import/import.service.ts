@@ -15,6 +15,7 @@ import type { Conn, Db, Trx } from '../db/db.ts';
 import { addListOptions, listFields } from '../fields/fields.repo.ts';
 import type { FieldDef } from '../fields/fields.schema.ts';
 import { STANDARD_FIELDS } from '../fields/standard.ts';
+import { loadConfig } from '../config.ts';
 import { AppError, FieldErrors, invalid, notFound, pgCode, type FieldError } from '../http/errors.ts';
 import { t, type Lang } from '../i18n/messages.ts';
 import * as jobsRepo from '../jobs/jobs.repo.ts';
@@ -510,9 +511,9 @@ interface ImportProgress extends Progress {
 
 const ZERO = { line: 0, created: 0, updated: 0, unchanged: 0, failed: 0, rowsPerSecond: 0, etaSeconds: null };
 
+/** Read when each import starts (the tests change it between imports); a bad value already stopped the start. */
 export function importBatchSize(): number {
-  const n = Number(process.env.KARTOTEKA_IMPORT_BATCH_SIZE);
-  return Number.isInteger(n) && n > 0 ? n : 10_000;
+  return loadConfig().importBatchSize;
 }
 
 async function importJob(run: JobRun): Promise<unknown> {
@@ -686,11 +687,13 @@ registerJobHandler('import', importJob);
 // reading: records, the error file
 // ---------------------------------------------------------------------------
 
-type JobLike = Pick<jobsRepo.JobRow, 'status' | 'progress' | 'error'> | null | undefined;
+type JobLike = Pick<jobsRepo.JobRow, 'status' | 'progress' | 'error' | 'finished_at'> | null | undefined;
 
 export function toImport(r: ImportRow, job: JobLike) {
   const p = (job?.progress ?? {}) as Partial<ImportProgress>;
   const status = r.job_id === null ? 'uploaded' : (job?.status ?? 'done');
+  // A stopped or failed import ends when its job does (however the job was stopped).
+  const finishedAt = r.finished_at ?? job?.finished_at ?? null;
   const s = r.source as Source;
   return {
     id: r.id,
@@ -719,8 +722,8 @@ export function toImport(r: ImportRow, job: JobLike) {
     errorsUrl: r.failed > 0 ? `/api/v1/bases/${r.base_id}/imports/${r.id}/errors` : null,
     uploadedAt: r.uploaded_at.toISOString(),
     startedAt: r.started_at?.toISOString() ?? null,
-    finishedAt: r.finished_at?.toISOString() ?? null,
-    durationMs: r.started_at && r.finished_at ? r.finished_at.getTime() - r.started_at.getTime() : null,
+    finishedAt: finishedAt?.toISOString() ?? null,
+    durationMs: r.started_at && finishedAt ? finishedAt.getTime() - r.started_at.getTime() : null,
   };
 }
 export type ImportOut = ReturnType<typeof toImport>;
@@ -735,17 +738,14 @@ export async function listImports(db: Db, baseId: number, limit: number): Promis
   if (!(await getBase(db, baseId))) throw notFound('base', baseId);
   const rows = await repo.listImports(db, baseId, limit);
   const jobIds = rows.map((r) => r.job_id).filter((x): x is number => x !== null);
-  const jobs = jobIds.length ? await db.selectFrom('jobs').select(['id', 'status', 'progress', 'error']).where('id', 'in', jobIds).execute() : [];
+  const jobs = jobIds.length ? await db.selectFrom('jobs').select(['id', 'status', 'progress', 'error', 'finished_at']).where('id', 'in', jobIds).execute() : [];
   const byId = new Map(jobs.map((j) => [j.id, j]));
   return rows.map((r) => toImport(r, r.job_id === null ? null : byId.get(r.job_id)));
 }
 
 export async function cancel(db: Db, baseId: number, id: number): Promise<ImportOut> {
   const imp = await loadImport(db, baseId, id);
-  if (imp.job_id !== null) {
-    const cancelled = await jobsRepo.cancelJob(db, imp.job_id);
-    if (cancelled) await db.updateTable('imports').set({ finished_at: new Date() }).where('id', '=', id).execute();
-  }
+  if (imp.job_id !== null) await jobsRepo.cancelJob(db, imp.job_id);
   return getImport(db, baseId, id);
 }
 

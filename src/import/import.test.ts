@@ -219,6 +219,19 @@ describe('modes, policies and repeats', () => {
     ]);
   });
 
+  it('a member given a subscriber\'s email takes the subscriber in; the merge is recorded as the importer\'s', async () => {
+    const base = await ctx.newBase();
+    const member = await ctx.newProfile(base.id, { phone: '+79165550011' });
+    const sub = await ctx.newProfile(base.id, { email: 'fold@x.ru', city: 'Омск' });
+    const { imp } = await importFile(base.id, Buffer.from('phone;email\n+79165550011;fold@x.ru\n'), {});
+    assert.deepEqual([imp.created, imp.updated], [0, 1]);
+    const rows = await profilesOf(base.id);
+    assert.deepEqual(rows.map((p) => [p.id, p.kind, p.email, p.city]), [[member.id, 'member', 'fold@x.ru', 'Омск']], 'the subscriber is gone into the member');
+    const events = (await ctx.api('GET', `/api/v1/bases/${base.id}/profiles/${member.id}/events`)).body.items as { action: string; actor: string; changes: { from?: number[] } }[];
+    const merged = events.find((e) => e.action === 'merged');
+    assert.deepEqual(merged && [merged.actor, merged.changes.from], [imp.actor, [sub.id]]);
+  });
+
   it('custom fields with policies, tags from a column and for the whole import, a manual segment, required fields', async () => {
     const base = await ctx.newBase();
     assert.equal((await ctx.api('POST', `/api/v1/bases/${base.id}/fields`, { key: 'score', type: 'int', label: { ru: 'Баллы' } })).status, 201);
@@ -321,6 +334,7 @@ describe('the job', () => {
     const r = (await ctx.api('GET', `/api/v1/bases/${base.id}/imports/${up.body.import.id}`)).body;
     assert.equal(r.status, 'cancelled');
     assert.deepEqual([r.rows, r.created], [5, 5]);
+    assert.ok(r.finishedAt && r.durationMs !== null, 'a stopped import says when it ended');
     assert.equal((await profilesOf(base.id)).length, 5);
     const again = await ctx.api('POST', `/api/v1/bases/${base.id}/imports/${up.body.import.id}/start`, { mapping: up.body.mapping });
     assert.equal(again.status, 409);
@@ -479,6 +493,20 @@ describe('templates, XLSX, bad input', () => {
   });
 });
 
+describe('deleting a base', () => {
+  it('removes the files of its uploads with it (they hold personal data)', async () => {
+    const base = await ctx.newBase();
+    const up = await upload(ctx, base.id, Buffer.from('phone\n+79163330001\n'));
+    assert.equal(up.status, 201);
+    const row = await ctx.db.selectFrom('imports').select('file_path').where('id', '=', up.body.import.id).executeTakeFirstOrThrow();
+    const file = path.join(ctx.config.dataDir, row.file_path);
+    assert.ok(fs.existsSync(file));
+    assert.equal((await ctx.api('DELETE', `/api/v1/bases/${base.id}`)).status, 204);
+    assert.equal(fs.existsSync(file), false, 'the uploaded file is gone with the base');
+    assert.equal((await ctx.api('DELETE', `/api/v1/bases/${base.id}`)).status, 404);
+  });
+});
+
 describe('the CLI', () => {
   const cli = (args: string[], env: Record<string, string>) =>
     spawnSync('npx', ['node', 'src/cli.ts', ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
@@ -495,6 +523,34 @@ describe('the CLI', () => {
       assert.deepEqual(out, { rows: 2, created: 1, updated: 0, unchanged: 0, failed: 1, errorsFile: path.join(dir, 'clients.errors.csv') });
       assert.match(fs.readFileSync(out.errorsFile, 'utf8'), /Без телефона;нет;3;/);
       assert.equal((await profilesOf(base.id))[0]!.first_name, 'Ольга');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a bad flag is named before anything is uploaded; a refusal reads as words, not a message key', async () => {
+    const base = await ctx.newBase();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-cli-'));
+    const env = { DATABASE_URL: ctx.url, KARTOTEKA_DATA_DIR: ctx.config.dataDir, KARTOTEKA_LOG_LEVEL: 'silent', LANG: 'en_US.UTF-8', LC_ALL: '' };
+    try {
+      const file = path.join(dir, 'clients.csv');
+      fs.writeFileSync(file, 'phone\n+79162000009\n');
+      for (const [flags, named] of [
+        [['--mode', 'bogus'], /--mode: /],
+        [['--tags', 'x'], /--tags: /],
+        [['--duplicates', 'keep'], /--duplicates: /],
+      ] as const) {
+        const r = cli(['import', file, '--base', String(base.id), ...flags], env);
+        assert.equal(r.status, 1, r.stdout);
+        assert.match(r.stderr, named);
+      }
+      const list = await ctx.api('GET', `/api/v1/bases/${base.id}/imports`);
+      assert.deepEqual(list.body.items, [], 'nothing was uploaded');
+      const missing = cli(['import', file, '--base', '999999'], env);
+      assert.equal(missing.status, 1);
+      assert.doesNotMatch(missing.stderr, /not_found\.base/);
+      assert.match(missing.stderr, /kartoteka: .*999999/);
+      assert.equal((await profilesOf(base.id)).length, 0);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

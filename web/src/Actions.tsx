@@ -19,6 +19,15 @@ type FilterField = Res<'GET /bases/{baseId}/filter-fields'>['items'][number];
 type FieldDef = Res<'GET /bases/{baseId}/fields'>['items'][number];
 type Outcome = { changed: number; total: number };
 type Dialog = 'field' | 'addTags' | 'removeTags' | 'segment' | 'export' | 'delete';
+/** The action bar's buttons, in order: the dialog each opens and its label. */
+const ACTIONS: [Dialog, string][] = [
+  ['field', 'act_edit_field'],
+  ['addTags', 'act_add_tags'],
+  ['removeTags', 'act_remove_tags'],
+  ['segment', 'act_add_segment'],
+  ['export', 'act_export'],
+  ['delete', 'bulk_delete'],
+];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -198,12 +207,14 @@ function ActionDialog({
 // the bar
 // ---------------------------------------------------------------------------
 
-export function ActionBar({ baseId, target, count, onDone, onBusy }: { baseId: number; target: Target; count: number; onDone: (message: string) => void; onBusy?: (busy: boolean) => void }) {
+/**
+ * Actions on the selection or on everything found. Always mounted: with nothing chosen it draws
+ * nothing, but an action already running (a job) keeps its progress and result in view even when a
+ * new search clears the selection.
+ */
+export function ActionBar({ baseId, target, count, onDone }: { baseId: number; target: Target; count: number; onDone: (message: string) => void }) {
   const { t } = useTranslation();
   const bulk = useBulk(baseId, target);
-  // The screen keeps the bar while an action runs, even if the selection goes (a new search): the
-  // job's progress and its result stay in view.
-  useEffect(() => onBusy?.(bulk.busy), [bulk.busy, onBusy]);
   const [dialog, setDialog] = useState<Dialog | null>(null);
   const open = (d: Dialog) => {
     bulk.setError(null);
@@ -230,30 +241,19 @@ export function ActionBar({ baseId, target, count, onDone, onBusy }: { baseId: n
   };
   const exportTarget: ExportTarget = target.ids ? { ids: target.ids } : { query: target.query ?? {} };
   const props = { baseId, count, bulk, finish, onClose: close };
+  if (count === 0 && !bulk.busy && dialog === null) return null;
   return (
     <Stack gap="xs" mb="xs" data-testid="action-bar">
       <Group gap="xs">
         <Text size="sm" fw={600}>
           {t('selected', { count })}
         </Text>
-        <Button size="xs" variant="light" disabled={bulk.busy} onClick={() => open('field')}>
-          {t('act_edit_field')}
-        </Button>
-        <Button size="xs" variant="light" disabled={bulk.busy} onClick={() => open('addTags')}>
-          {t('act_add_tags')}
-        </Button>
-        <Button size="xs" variant="light" disabled={bulk.busy} onClick={() => open('removeTags')}>
-          {t('act_remove_tags')}
-        </Button>
-        <Button size="xs" variant="light" disabled={bulk.busy} onClick={() => open('segment')}>
-          {t('act_add_segment')}
-        </Button>
-        <Button size="xs" variant="light" onClick={() => open('export')}>
-          {t('act_export')}
-        </Button>
-        <Button size="xs" color="red" variant="light" disabled={bulk.busy} onClick={() => open('delete')}>
-          {t('bulk_delete')}
-        </Button>
+        {ACTIONS.map(([d, label]) => (
+          // An export only reads: it may start while a change is running.
+          <Button key={d} size="xs" variant="light" color={d === 'delete' ? 'red' : undefined} disabled={bulk.busy && d !== 'export'} onClick={() => open(d)}>
+            {t(label)}
+          </Button>
+        ))}
       </Group>
       {/* A job goes on after its dialog is closed: its progress and its end show here. */}
       {!dialog && bulk.job && <JobProgress job={bulk.job} onStop={bulk.stop} />}

@@ -4,7 +4,7 @@ import { Alert, AppShell, Button, Group, SegmentedControl, Title } from '@mantin
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { call, ApiError, type Me } from './api.ts';
+import { call, ApiError } from './api.ts';
 import { Bases } from './Bases.tsx';
 import { Clients } from './Clients.tsx';
 import { ChangePassword, SignIn } from './SignIn.tsx';

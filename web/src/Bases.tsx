@@ -2,7 +2,7 @@ import { Alert, Button, Card, Group, Loader, SimpleGrid, Text, Title } from '@ma
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { call, type Base } from './api.ts';
+import { call } from './api.ts';
 import { BaseSettings } from './BaseSettings.tsx';
 import { BaseWizard } from './BaseWizard.tsx';
 

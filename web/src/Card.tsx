@@ -53,7 +53,6 @@ import {
   type DraftValue,
   type FieldDef,
   type Patch,
-  type Profile,
 } from './cardDraft.ts';
 import { formatPhone } from './format.ts';
 import { formatDate, formatDateTime, formatNumber } from './i18n.ts';
@@ -104,7 +103,11 @@ export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id
   const [edits, setEdits] = useState<Draft>({});
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  // A message belongs to the client it was said of: a subscriber merged into a member opens the
+  // member's card with the message, and any other client's card starts without one.
+  const [said, setSaid] = useState<{ id: number | null; text: string } | null>(null);
+  const setNotice = (text: string | null, of: number | null = id) => setSaid(text === null ? null : { id: of, text });
+  const notice = said?.id === id ? said.text : null;
   const [tab, setTab] = useState<TabValue>('profile');
   const [moreKeys, setMoreKeys] = useState(false);
   const [confirming, setConfirming] = useState(false);
@@ -116,15 +119,11 @@ export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id
   }, [focusError]);
   // Another client (or none): start clean.
   const [shownId, setShownId] = useState(id);
-  // A message that follows the card to the next client (a subscriber merged into the member it opens).
-  const carried = useRef<string | null>(null);
   if (shownId !== id) {
     setShownId(id);
     setEdits({});
     setErrors({});
     setFormError(null);
-    setNotice(carried.current);
-    carried.current = null;
     setTab('profile');
     setMoreKeys(false);
     setConfirming(false);
@@ -140,6 +139,10 @@ export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id
     setNotice(null);
     if (errors[k]) setErrors(({ [k]: _gone, ...rest }) => rest);
   };
+  /** A standard text field of the card: its label, its draft value, its error. */
+  const textInput = (k: string, placeholder?: string) => (
+    <TextInput key={k} label={label(k)} placeholder={placeholder} value={value(k) as string} error={errors[k]} onChange={(e) => edit(k, e.currentTarget.value)} />
+  );
 
   useEffect(() => {
     if (!dirty) return;
@@ -167,7 +170,7 @@ export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id
         const message = t('cd_merged_into', { id: res.id });
         invalidate('profile');
         if (onOpen) {
-          carried.current = message;
+          setNotice(message, res.id);
           onOpen(res.id);
         } else setNotice(message);
       } else {
@@ -327,14 +330,7 @@ export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id
                               error={errors[k]}
                             />
                           ) : (
-                            <TextInput
-                              key={k}
-                              label={label(k)}
-                              placeholder={k === 'birthDate' ? t('cd_date_hint') : undefined}
-                              value={value(k) as string}
-                              error={errors[k]}
-                              onChange={(e) => edit(k, e.currentTarget.value)}
-                            />
+                            textInput(k, k === 'birthDate' ? t('cd_date_hint') : undefined)
                           ),
                         )}
                       </SimpleGrid>
@@ -343,7 +339,7 @@ export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id
                     <Fieldset legend={t('cd_sec_ids')}>
                       <SimpleGrid cols={2}>
                         {IDENTIFIERS.map((k) => (
-                          <TextInput key={k} label={label(k)} value={value(k) as string} error={errors[k]} onChange={(e) => edit(k, e.currentTarget.value)} />
+                          textInput(k)
                         ))}
                       </SimpleGrid>
                       <ExtraKeys
@@ -353,7 +349,7 @@ export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id
                       >
                         <SimpleGrid cols={2} pt="sm">
                           {EXTRA_KEYS.map((k) => (
-                            <TextInput key={k} label={label(k)} value={value(k) as string} error={errors[k]} onChange={(e) => edit(k, e.currentTarget.value)} />
+                            textInput(k)
                           ))}
                         </SimpleGrid>
                       </ExtraKeys>
@@ -381,7 +377,7 @@ export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id
                     <Fieldset legend={t('cd_sec_utm')}>
                       <SimpleGrid cols={2}>
                         {UTM.map((k) => (
-                          <TextInput key={k} label={label(k)} value={value(k) as string} error={errors[k]} onChange={(e) => edit(k, e.currentTarget.value)} />
+                          textInput(k)
                         ))}
                       </SimpleGrid>
                     </Fieldset>

@@ -3,6 +3,7 @@
 // them), and actions on the selection or on everything found.
 import { Alert, Badge, Button, CloseButton, Group, Modal, Text, Textarea, TextInput, Title } from '@mantine/core';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { useDebouncedValue } from '@mantine/hooks';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { call, type SearchQuery, filterFieldsQuery } from './api.ts';
@@ -31,20 +32,23 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
   const [selected, setSelected] = useState<Set<number>>(new Set());
   const [allFound, setAllFound] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
-  const [acting, setActing] = useState(false);
   const [filter, setFilter] = useState<{ filter: ApiFilter; label: string } | null>(null);
   const base = useQuery({ queryKey: ['base', baseId], queryFn: () => call('GET /bases/{baseId}', { path: { baseId } }) });
   const meta = useQuery(filterFieldsQuery(baseId));
-  const [settings, setSettings] = useTableSettings(baseId);
-  const values = text.trim() ? [...chips, text.trim()] : chips;
+  const table = useTableSettings(baseId);
+  const settings = table.settings;
+  // What is being typed searches once the typing pauses, not on every key.
+  const [typed] = useDebouncedValue(text.trim(), 300);
+  const values = typed ? [...chips, typed] : chips;
   const query: SearchQuery = { ...(values.length ? { q: values } : {}), ...(list.length ? { list } : {}), ...(filter ? { filter: filter.filter } : {}) };
   const searching = Object.keys(query).length > 0;
   const pages = useInfiniteQuery({
     queryKey: ['clients', baseId, query, settings?.sort, settings && searchColumns(settings)],
     enabled: settings !== undefined,
     initialPageParam: null as string | null,
-    queryFn: ({ pageParam }) =>
+    queryFn: ({ pageParam, signal }) =>
       call('POST /bases/{baseId}/profiles/search', {
+        signal, // a search overtaken by the next one is dropped
         path: { baseId },
         body: { ...query, limit: 200, columns: searchColumns(settings!), sort: settings!.sort, withTotal: pageParam === null, ...(pageParam ? { cursor: pageParam } : {}) },
       }),
@@ -65,7 +69,11 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
     setAllFound(false);
   };
   const chosen = allFound ? (total ?? 0) : selected.size;
-  const error = pages.error ?? base.error ?? meta.error;
+  const error = pages.error ?? base.error ?? meta.error ?? table.error;
+  const retry = () => {
+    for (const q of [pages, base, meta]) if (q.error) void q.refetch();
+    if (table.error) table.retry();
+  };
 
   const empty = searching ? (
     <Text>{t('nothing')}</Text>
@@ -144,7 +152,7 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
       {error && (
         <Alert color="red" mb="xs">
           {error.message}{' '}
-          <Button size="xs" variant="white" onClick={() => void pages.refetch()}>
+          <Button size="xs" variant="white" onClick={retry}>
             {t('retry')}
           </Button>
         </Alert>
@@ -154,28 +162,25 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
           {notice}
         </Alert>
       )}
-      {(chosen > 0 || acting) && (
-        <ActionBar
-          onBusy={setActing}
-          baseId={baseId}
-          count={chosen}
-          target={allFound ? { query } : { ids: [...selected] }}
-          onDone={(m) => {
-            setNotice(m);
-            setSelected(new Set());
-            setAllFound(false);
-          }}
-        />
-      )}
+      <ActionBar
+        baseId={baseId}
+        count={chosen}
+        target={allFound ? { query } : { ids: [...selected] }}
+        onDone={(m) => {
+          setNotice(m);
+          setSelected(new Set());
+          setAllFound(false);
+        }}
+      />
       {settings && meta.data ? (
         <ClientsTable
           baseId={baseId}
           fields={meta.data.items}
           settings={settings}
-          onSettings={setSettings}
+          onSettings={table.set}
           rows={rows}
           total={total}
-          loading={pages.isPending}
+          loading={pages.isPending || !!error}
           fetchingMore={pages.isFetchingNextPage}
           onNearEnd={() => pages.hasNextPage && !pages.isFetchingNextPage && void pages.fetchNextPage()}
           selected={selected}

@@ -5,6 +5,7 @@ import { Alert, Anchor, Button, Checkbox, Group, Modal, Progress, ScrollArea, Se
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { searchColumns } from './columns.ts';
 import { formatDateTime, formatSize } from './i18n.ts';
 import { useActorName } from './actor.ts';
 import { call, ApiError, type Res, type SearchQuery, filterFieldsQuery, tableSettingsQuery } from './api.ts';
@@ -19,7 +20,6 @@ export type ExportTarget = { ids: number[] } | { query: SearchQuery };
 const TABLE_COLUMNS = ['lastName', 'firstName', 'middleName', 'phone', 'email', 'cardNumber', 'city', 'birthDate'];
 /** Filter fields that are not export columns. */
 const NOT_COLUMNS = new Set(['fullName', 'segment']);
-const NAME_PARTS = ['lastName', 'firstName', 'middleName'];
 
 export function ExportDialog({
   baseId,
@@ -52,7 +52,7 @@ export function ExportDialog({
   // As the table shows them: its columns (the full name as its three parts), else the standard ones.
   const tableColumns = (() => {
     if (table.isPending) return [];
-    const cols = (table.data?.columns ?? TABLE_COLUMNS).flatMap((c) => (c === 'fullName' ? NAME_PARTS : [c])).filter((c) => known.has(c));
+    const cols = searchColumns({ columns: table.data?.columns ?? TABLE_COLUMNS, pinned: [], sort: [] }).filter((c) => known.has(c));
     return [...new Set(cols.length ? cols : TABLE_COLUMNS.filter((c) => known.has(c)))];
   })();
   const selected = chosen ?? tableColumns;

@@ -6,11 +6,11 @@ import { Alert, Anchor, Button, Checkbox, FileInput, Group, Modal, MultiSelect, 
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { displayName } from './cardDraft.ts';
 import { formatDateTime, formatSize } from './i18n.ts';
 import { useActorName } from './actor.ts';
 import { call, ApiError, type Req, type Res } from './api.ts';
 
-type Field = Res<'GET /bases/{baseId}/fields'>['items'][number];
 type ImportRec = Res<'GET /bases/{baseId}/imports/{importId}'>;
 type Preview = Res<'POST /bases/{baseId}/imports/{importId}/preview'>;
 const POLICIES = ['overwrite', 'fill', 'skip'] as const;
@@ -94,7 +94,15 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
       }
       return;
     }
-    const timer = setTimeout(() => void call('GET /bases/{baseId}/imports/{importId}', { path: { baseId, importId: running.id } }).then(setRunning), 500);
+    // A failed read (the server restarting, the network) is said and tried again, not a frozen bar.
+    const timer = setTimeout(
+      () =>
+        void call('GET /bases/{baseId}/imports/{importId}', { path: { baseId, importId: running.id } }).then(
+          (r) => (setError(null), setRunning(r)),
+          (e: unknown) => (setError(e instanceof ApiError ? e.message : String(e)), setRunning({ ...running })),
+        ),
+      500,
+    );
     return () => clearTimeout(timer);
   }, [running, baseId, qc]);
 
@@ -170,7 +178,7 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
                     {preview.import.headers.map((_, i) => {
                       const err = r.errors.find((e) => e.column === i);
                       const target = mapping[i];
-                      const v = target === 'fullName' ? [r.values.lastName, r.values.firstName, r.values.middleName].filter(Boolean).join(' ') : target ? r.values[target.replace(/^fields\./, '')] ?? (r.values.fields as Record<string, unknown> | undefined)?.[target.replace(/^fields\./, '')] : '';
+                      const v = target === 'fullName' ? displayName(r.values as { lastName?: string; firstName?: string; middleName?: string }) : target ? r.values[target.replace(/^fields\./, '')] ?? (r.values.fields as Record<string, unknown> | undefined)?.[target.replace(/^fields\./, '')] : '';
                       return (
                         <Table.Td key={i} style={err ? { background: 'var(--mantine-color-red-1)' } : undefined} title={err?.message}>
                           {err ? err.message : String(v ?? '')}
@@ -276,7 +284,6 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
   );
 }
 
-type HistoryItem = Res<'GET /bases/{baseId}/imports'>['items'][number];
 
 /** The import log: who imported which file when, with which settings, and with what result. */
 export function ImportHistory({ baseId, limit = 10, full = false }: { baseId: number; limit?: number; full?: boolean }) {

@@ -10,6 +10,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { call, type Profile, type Res, tableSettingsQuery } from './api.ts';
+import { displayName } from './cardDraft.ts';
 import { canPin, cycleSort, MAX_PINNED, moveBy, moveColumn, sortField, tableState, togglePin, toggleColumn, type TableSettings } from './columns.ts';
 import { formatDate, formatDateTime, formatNumber } from './i18n.ts';
 import { formatPhone } from './format.ts';
@@ -23,22 +24,36 @@ const ROW = 36;
 const WIDTH: Record<string, number> = { fullName: 260, email: 230, tags: 220, phone: 150, cardNumber: 150, id: 90, birthDate: 120, createdAt: 150, updatedAt: 150 };
 const widthOf = (f: FilterField) => WIDTH[f.field] ?? (f.type === 'date' || f.type === 'birthDate' ? 120 : f.type === 'boolean' ? 90 : 170);
 
-export const fullName = (p: Profile) => [p.lastName, p.firstName, p.middleName].filter(Boolean).join(' ');
+export const fullName = (p: Profile) => displayName(p) ?? '';
 
-/** The settings of this user for this base, saved on each change (the screen keeps its own copy meanwhile). */
-export function useTableSettings(baseId: number): [TableSettings | undefined, (s: TableSettings) => void] {
+/**
+ * The settings of this user for this base, saved on each change (the screen keeps its own copy
+ * meanwhile). `error`: the settings could not be read, or a change could not be saved (it is undone).
+ */
+export function useTableSettings(baseId: number): { settings: TableSettings | undefined; set: (s: TableSettings) => void; error: Error | null; retry: () => void } {
   const qc = useQueryClient();
   const saved = useQuery({ ...tableSettingsQuery(baseId), staleTime: Infinity });
   // The screen follows a change at once (React state); the server's copy is written behind it.
   const [local, setLocal] = useState<{ baseId: number; s: TableSettings } | null>(null);
+  const [saveError, setSaveError] = useState<Error | null>(null);
   const set = (s: TableSettings) => {
     setLocal({ baseId, s });
+    setSaveError(null);
     void call('PUT /bases/{baseId}/table-settings', { path: { baseId }, body: s }).then(
       (stored) => qc.setQueryData(['table-settings', baseId], stored),
-      () => (setLocal(null), void qc.invalidateQueries({ queryKey: ['table-settings', baseId] })),
+      (e: unknown) => {
+        setLocal(null);
+        setSaveError(e instanceof Error ? e : new Error(String(e)));
+        void qc.invalidateQueries({ queryKey: ['table-settings', baseId] });
+      },
     );
   };
-  return [local?.baseId === baseId ? local.s : saved.data, set];
+  return {
+    settings: local?.baseId === baseId ? local.s : saved.data,
+    set,
+    error: saved.error ?? saveError,
+    retry: () => (setSaveError(null), void saved.refetch()),
+  };
 }
 
 function cellOf(f: FilterField, p: Profile, tags: Map<number, Tag>, t: (k: string, o?: Record<string, unknown>) => string): ReactNode {

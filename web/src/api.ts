@@ -12,7 +12,6 @@ const client = createClient({
   headers: () => ({ 'accept-language': localStorage.getItem('lang') ?? 'ru' }),
 });
 export const call = client.call;
-export const routeUrl = client.url;
 
 export type Me = Res<'GET /auth/me'>;
 export type Base = Res<'GET /bases/{baseId}'>;

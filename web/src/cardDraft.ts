@@ -76,7 +76,7 @@ export function patchOf(initial: Draft, edits: Draft): Patch {
 }
 
 /** A profile's full name, or null when it has none (the card then shows the phone or email). */
-export function displayName(p: Pick<Profile, 'lastName' | 'firstName' | 'middleName'>): string | null {
+export function displayName(p: { lastName?: string | null; firstName?: string | null; middleName?: string | null }): string | null {
   const name = [p.lastName, p.firstName, p.middleName].filter(Boolean).join(' ').trim();
   return name || null;
 }

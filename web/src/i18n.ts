@@ -30,7 +30,6 @@ const ru = {
   card: 'Карточка клиента',
   kind_member: 'Участник программы лояльности',
   kind_subscriber: 'Подписчик',
-  regSource: 'Место регистрации',
   f_lastName: 'Фамилия',
   f_firstName: 'Имя',
   f_middleName: 'Отчество',
@@ -141,7 +140,6 @@ const ru = {
   bw_key: 'Ключ',
   bw_label: 'Название поля',
   bw_type: 'Тип',
-  bw_options: 'Варианты через запятую',
   bw_add_field: 'Добавить поле',
   bw_sender_name: 'Имя отправителя',
   bw_sender_email: 'Email отправителя',
@@ -281,7 +279,6 @@ const en: typeof ru = {
   card: 'Client card',
   kind_member: 'Loyalty member',
   kind_subscriber: 'Subscriber',
-  regSource: 'Registration source',
   f_lastName: 'Last name',
   f_firstName: 'First name',
   f_middleName: 'Middle name',
@@ -392,7 +389,6 @@ const en: typeof ru = {
   bw_key: 'Key',
   bw_label: 'Field name',
   bw_type: 'Type',
-  bw_options: 'Options, comma-separated',
   bw_add_field: 'Add a field',
   bw_sender_name: 'Sender name',
   bw_sender_email: 'Sender email',
@@ -523,7 +519,6 @@ const lang = (): format.Lang => (i18n.language === 'en' ? 'en' : 'ru');
 export const formatDate = (iso: string | null | undefined) => format.formatDate(iso, lang());
 export const formatDateTime = (iso: string | null | undefined) => format.formatDateTime(iso, lang());
 export const formatNumber = (n: number | null | undefined) => format.formatNumber(n, lang());
-export const formatMoney = (n: number | null | undefined) => format.formatMoney(n, lang());
 export const formatSize = (n: number | null | undefined) => format.formatSize(n, lang());
 
 export default i18n;
