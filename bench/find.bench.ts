@@ -43,7 +43,7 @@ export async function run(args: Record<string, string>) {
     .returning('id')
     .executeTakeFirstOrThrow();
   // quick search on this schema: the name parts or the identifiers (migration 0004), both trigram-indexed
-  const names = (w: string) => `(kt_names(p.last_name, p.first_name, p.middle_name) LIKE '%${w}%' OR p.search LIKE '%${w}%')`;
+  const names = (w: string) => `(kt_words(p.last_name, p.first_name, p.middle_name, p.city, p.point_of_sale, p.utm_source, p.utm_medium, p.utm_campaign, p.utm_content, p.utm_term) LIKE '%${w}%' OR p.search LIKE '%${w}%')`;
   const md = `p.birth_md BETWEEN ${month * 100 + 1} AND ${month * 100 + 31}`;
   const cases: Case[] = [
     {

@@ -345,7 +345,8 @@ const alias_ = (key: string) => 'k_' + key.replace(/[^A-Za-z0-9]/g, '_');
  * Emptiness needs only three states (absent, empty, present); the twin gets a representative
  * value of the field's type for "present", so a unique column stays three dictionary entries.
  */
-const NAME_FIELDS = ['lastName', 'firstName', 'middleName'] as const;
+/** The standard fields of quick search's words half (kt_words: names, city, point of sale, UTM). */
+const WORD_FIELDS = ['lastName', 'firstName', 'middleName', 'city', 'pointOfSale', 'utmSource', 'utmMedium', 'utmCampaign', 'utmContent', 'utmTerm'] as const;
 
 const STATE_SQL = (present: string, empty: string) => sql.raw(`(CASE WHEN ${present} THEN 2 WHEN ${empty} THEN 1 ELSE 0 END)`);
 
@@ -419,7 +420,7 @@ class Planner {
     // bitmap scan and a top-N sort: q5 in docs/performance.md), so it is left to PostgreSQL.
     if (top && q.q !== undefined && q.filter === undefined && q.list === undefined && searchTerms(q.q, this.ctx.region).every((t) => 'digits' in t)) return;
     if (q.q !== undefined) {
-      for (const key of NAME_FIELDS) {
+      for (const key of WORD_FIELDS) {
         const source = sourceFor(this.ctx.fields.get(key)!, false);
         this.columns.set(source.key, (cap) => ({ kind: 'dict', col: new DictColumn(cap), source }));
       }
@@ -520,21 +521,24 @@ class Evaluator {
         bits = await this.viaCompiled(c.sql);
       } else {
         bits = this.not(this.empty());
-        for (const word of t.words) this.and(bits, this.or(this.names(word), await this.viaCompiled(identifiersFragment(word))));
+        for (const word of t.words) this.and(bits, this.or(this.words(word), await this.viaCompiled(identifiersFragment(word))));
       }
       this.or(acc, bits);
     }
     return acc;
   }
 
-  private names(word: string): Bits {
+  /** Profiles with `word` in one of their words-half values: each distinct value tested once; a column none of whose values match costs nothing. */
+  private words(word: string): Bits {
     const bits = this.empty();
     const n = this.ix.count_();
-    for (const key of NAME_FIELDS) {
+    for (const key of WORD_FIELDS) {
       const source = sourceFor(this.ctx.fields.get(key)!, false);
       const col = this.ix.column(source.key);
       if (!col || col.kind !== 'dict') throw new Unsupported();
-      const pass = col.col.values.map(([v]) => (typeof v === 'string' && fold(v).includes(word) ? 1 : 0));
+      let any = false;
+      const pass = col.col.values.map(([v]) => (typeof v === 'string' && fold(v).includes(word) ? ((any = true), 1) : 0));
+      if (!any) continue;
       const codes = col.col.codes;
       for (let p = 0; p < n; p++) if (pass[codes[p]!]) bits[p >>> 5]! |= 1 << (p & 31);
     }

@@ -84,14 +84,39 @@ export const phoneStarts = (prefix: string): Compiled => ({
   test: (r) => typeof r.phone === 'string' && r.phone.startsWith(prefix),
 });
 
-/** The JS twin of what quick search looks at: SQL kt_names OR kt_search_ids (migration 0004). */
+/** SQL of the words half of quick search (migration 0008): names, city, point of sale, UTM. */
+export const WORDS_SQL = sql`kt_words(p.last_name, p.first_name, p.middle_name, p.city, p.point_of_sale, p.utm_source, p.utm_medium, p.utm_campaign, p.utm_content, p.utm_term)`;
+
+/** The row columns of the words half, in kt_words' order. */
+export const WORD_COLUMNS = ['last_name', 'first_name', 'middle_name', 'city', 'point_of_sale', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term'] as const;
+
+const utf8 = new TextEncoder();
+/** jsonb's key order: shorter keys first, then byte order. */
+function jsonbKeyOrder(a: string, b: string): number {
+  const x = utf8.encode(a);
+  const y = utf8.encode(b);
+  if (x.length !== y.length) return x.length - y.length;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return 0;
+}
+
+/**
+ * Custom text values as PostgreSQL prints the jsonb array kt_search_ids builds of them: ["a", "b"]
+ * in jsonb key order, JSON escapes included (so a search for a quote or a bracket finds what SQL finds).
+ */
+export function customText(fields: Record<string, unknown>): string | null {
+  const keys = Object.keys(fields).filter((k) => typeof fields[k] === 'string').sort(jsonbKeyOrder);
+  return keys.length ? '[' + keys.map((k) => JSON.stringify(fields[k])).join(', ') + ']' : null;
+}
+
+/** The JS twin of what quick search looks at: SQL kt_words OR kt_search_ids (migration 0008). */
 export function searchText(r: Row): string {
-  const strings = Object.values(r.fields).filter((v): v is string => typeof v === 'string');
-  const parts = [r.last_name, r.first_name, r.middle_name, r.email, r.card_number, r.car_number]
-    .concat([1, 2, 3, 4, 5, 6].map((n) => r[`extra_key_${n}`]))
+  const parts = [...WORD_COLUMNS, 'email', 'card_number', 'car_number', 'extra_key_1', 'extra_key_2', 'extra_key_3', 'extra_key_4', 'extra_key_5', 'extra_key_6', 'referral_id']
+    .map((c) => r[c])
     .filter((x): x is string => typeof x === 'string');
-  if (strings.length) parts.push(strings.join(' '));
-  if (typeof r.phone === 'string') parts.push(r.phone.replace(/[^0-9]/g, ''));
+  const custom = customText(r.fields);
+  if (custom !== null) parts.push(custom);
+  if (typeof r.phone === 'string') parts.push(r.phone.replace(/^[+]+/, ''));
   return fold(parts.join(' '));
 }
 
@@ -614,16 +639,16 @@ export function searchTerms(q: string | string[] | undefined, region: string): S
   return terms;
 }
 
-/** One space-free fragment anywhere in the searchable text: the name parts or the identifiers (migration 0004). */
+/** One space-free fragment anywhere in the searchable text: the words or the identifiers (migration 0008). */
 export function fragment(word: string): Compiled {
   const pat = likeContains(word);
   return {
-    sql: sql<SqlBool>`(kt_names(p.last_name, p.first_name, p.middle_name) LIKE ${pat} OR p.search LIKE ${pat})`,
+    sql: sql<SqlBool>`(${WORDS_SQL} LIKE ${pat} OR p.search LIKE ${pat})`,
     test: (r) => searchText(r).includes(word),
   };
 }
 
-/** The identifiers half of a fragment (the name parts are the in-memory index's to decide). */
+/** The identifiers half of a fragment (the words are the in-memory index's to decide). */
 export function identifiersFragment(word: string): RawBuilder<SqlBool> {
   return sql<SqlBool>`p.search LIKE ${likeContains(word)}`;
 }

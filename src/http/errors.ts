@@ -74,6 +74,11 @@ export function pgCode(e: unknown): string | undefined {
     : undefined;
 }
 
+/**
+ * The constraint an error names, as declared on the parent table: a base's partition of profiles names
+ * its indexes after the parent's with the base as a suffix (profiles_phone_key_b7, migration 0008).
+ */
 export function pgConstraint(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'constraint' in e ? String((e as { constraint: unknown }).constraint) : undefined;
+  if (typeof e !== 'object' || e === null || !('constraint' in e)) return undefined;
+  return String((e as { constraint: unknown }).constraint).replace(/_b[0-9]+$/, '');
 }

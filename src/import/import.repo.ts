@@ -7,6 +7,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Conn } from '../db/db.ts';
 import type { MessageKey, MessageParams } from '../http/errors.ts';
+import { refreshStatistics } from '../profiles/profiles.repo.ts';
 
 /** Standard columns a file can write (kind is derived, system columns are not targets). */
 export const STAGE_COLUMNS = [
@@ -102,6 +103,9 @@ export async function applyBatch(db: Conn, plan: ApplyPlan, rows: StageRow[]): P
   await createStage(db);
   try {
     await sql`INSERT INTO kt_stage SELECT * FROM json_populate_recordset(NULL::kt_stage, ${JSON.stringify(rows)}::json)`.execute(db);
+    // A temporary table has no statistics until analyzed: without them the planner takes the staged
+    // rows for a handful and joins them to the base by rescanning it once per row (3 ms for 10,000 rows).
+    await sql`ANALYZE kt_stage`.execute(db);
     const mapped = STAGE_COLUMNS.filter((c) => plan.columns[c] !== undefined);
     for (let round = 1; ; round++) {
       // Match: phone, then card, then email (a subscriber's; an email-only row also a member's, never to join two members).
@@ -162,6 +166,9 @@ export async function applyBatch(db: Conn, plan: ApplyPlan, rows: StageRow[]): P
           ${JSON.stringify(plan.defaults)}::jsonb || coalesce(s.f_fill, '{}') || coalesce(s.f_create, '{}') || coalesce(s.f_over, '{}'),
           coalesce(s.tag_ids, '{}')
         FROM kt_stage s WHERE s.round = ${round} AND s.outcome = 'created'`.execute(db);
+      // A base that just grew is analyzed before anything joins against it (the events' foreign key
+      // checks included): see refreshStatistics.
+      if (round === 1) await refreshStatistics(db, b);
 
       // Matched profiles: new values by policy; a row that changes nothing leaves the profile as it was.
       const cols = mapped.map((c) => ({ c, expr: updateExpr(c, plan.columns[c]!) }));

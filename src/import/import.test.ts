@@ -11,6 +11,7 @@ import ExcelJS from 'exceljs';
 import fc from 'fast-check';
 import { ADMIN_TOKEN, assertCleanProblem, testContext, type TestContext } from '../../test/context.ts';
 import { xlsxWriter } from '../export/xlsx.ts';
+import { writeCsv } from '../generate/generate.ts';
 import { runOnce, startWorker } from '../jobs/jobs.service.ts';
 
 const ctx = await testContext();
@@ -285,6 +286,40 @@ describe('modes, policies and repeats', () => {
       assert.equal(file.length, 9_001, 'a header and every failed row');
       assert.equal((await profilesOf(base.id)).length, 0);
     });
+  });
+});
+
+describe('many bases', () => {
+  it('the same generated file into a first, second and third base: each gets the same clients and counts, none touches another, and the planner sees each base\'s real size', async () => {
+    const file = path.join(os.tmpdir(), `kt-bases-${process.pid}.csv`);
+    await writeCsv(file, 1500, { seed: 7, dirty: true });
+    const body = fs.readFileSync(file);
+    fs.rmSync(file);
+    const [b1, b2, b3] = [await ctx.newBase(), await ctx.newBase(), await ctx.newBase()];
+    const results: any[] = [];
+    // Small batches: the later batches of each import match the profiles its earlier ones created.
+    await withBatchSize(400, async () => {
+      for (const b of [b1, b2, b3]) results.push((await importFile(b.id, body, { mode: 'upsert' })).imp);
+    });
+    const counts = results.map((r) => [r.rows, r.created, r.updated, r.unchanged, r.failed]);
+    assert.ok(results[0].created > 1300 && results[0].updated > 0 && results[0].failed > 0, JSON.stringify(counts[0]));
+    assert.deepEqual(counts[1], counts[0]);
+    assert.deepEqual(counts[2], counts[0]);
+    const strip = (rows: Awaited<ReturnType<typeof profilesOf>>) => rows.map((p) => [p.phone, p.card_number, p.email, p.last_name, p.city, p.birth_date, p.fields]);
+    const [p1, p2, p3] = [await profilesOf(b1.id), await profilesOf(b2.id), await profilesOf(b3.id)];
+    assert.equal(p1.length, results[0].created);
+    assert.deepEqual(strip(p2), strip(p1));
+    assert.deepEqual(strip(p3), strip(p1));
+    // The same file once more into the second base changes nothing there, and nothing in the others.
+    const before = (await profilesOf(b1.id)).map((p) => p.updated_at.getTime());
+    const again = (await importFile(b2.id, body, { mode: 'upsert' })).imp;
+    assert.equal(again.created, 0);
+    assert.deepEqual((await profilesOf(b1.id)).map((p) => p.updated_at.getTime()), before);
+    // Each base is a table of its own (migration 0008): a base that grew from empty is estimated at
+    // its real size, not at the one row a shared table's statistics gave a new base.
+    const plan = await ctx.pool.query(`EXPLAIN (FORMAT JSON) SELECT * FROM profiles WHERE base_id = $1`, [b3.id]);
+    const estimate = plan.rows[0]['QUERY PLAN'][0].Plan['Plan Rows'] as number;
+    assert.ok(estimate > p3.length / 3 && estimate < p3.length * 3, `estimated ${estimate} rows for ${p3.length}`);
   });
 });
 

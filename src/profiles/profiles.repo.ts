@@ -92,3 +92,19 @@ export async function countProfiles(db: Conn, baseId: number): Promise<number> {
   const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM profiles WHERE base_id = ${baseId}`.execute(db);
   return r.rows[0]?.n ?? 0;
 }
+
+// name: refresh-base-statistics
+// A base that grew from empty (or doubled) since PostgreSQL last analyzed its partition is analyzed
+// now. Without statistics the planner estimates `base_id = N` at a default 0.5% of the partition, a
+// handful of rows, and joins against the base become per-row rescans of it (an import into a second
+// base took 150 times as long as into the first). Growth is read from the partition's size on disk,
+// which is current at once; pg_stat counters lag behind. Cheap when nothing grew (one catalog read).
+export async function refreshStatistics(db: Conn, baseId: number): Promise<boolean> {
+  const part = `profiles_b${Math.trunc(baseId)}`;
+  const r = await sql<{ grown: boolean }>`
+    SELECT pg_relation_size(c.oid) / current_setting('block_size')::bigint > 2 * greatest(c.relpages, 0) + 8 AS grown
+    FROM pg_class c WHERE c.oid = to_regclass(${part})`.execute(db);
+  if (!r.rows[0]?.grown) return false;
+  await sql`ANALYZE ${sql.table(part)}`.execute(db);
+  return true;
+}
