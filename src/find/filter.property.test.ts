@@ -62,7 +62,7 @@ const MIDDLE = ['Сергеевна', 'Иванович', 'Семёнович', 
 const CITIES = ['Москва', 'москва', 'Орёл', 'Орел', 'Санкт-Петербург', 'Нижний Новгород', 'London'];
 const POS = ['ТЦ Европейский', 'Магазин №1', 'магазин №2'];
 const UTM = ['vk', 'VK', 'yandex', 'google_ads', 'tg'];
-const NOTES = ['Любит кофе', 'любит КОФЕ', 'Ёлка 2024', 'елка', 'VIP client', '50%_off\\deal', 'Иванов друг', 'a_b%c'];
+const NOTES = ['Любит кофе', 'любит КОФЕ', 'Ёлка 2024', 'елка', 'VIP client', '50%_off\\deal', 'Иванов друг', 'a_b%c', 'Сказал "да"'];
 const EMAILS = ['ivanov@mail.ru', 'anna.s@yandex.ru', 'john@example.com', 'ёлкин@почта.рф', 'family@mail.ru', 'x_y%z@test.org'];
 const IPS = ['10.0.0.1', '192.168.1.20', '2001:db8::1', '127.0.0.1'];
 const CODES = ['916', '903', '925', '999', '495', '812'];
@@ -378,6 +378,13 @@ function queryArb(rows: GenProfile[]): fc.Arbitrary<Query> {
     col((r) => r.email, 'mail').chain(piece),
     col((r) => (r.fields.note as string | undefined) ?? null, 'кофе').chain(piece).chain(typed),
     col((r) => r.card_number, '4600').chain(piece),
+    // every value of the card: city, point of sale, UTM, referral (migration 0008)
+    col((r) => r.city, 'Москва').chain(piece).chain(typed),
+    col((r) => r.point_of_sale, 'Магазин').chain(piece).chain(typed),
+    col((r) => r.utm_source, 'vk').chain(piece),
+    col((r) => r.referral_id, 'R1').chain(piece),
+    // custom text is searched as PostgreSQL prints it in a jsonb array: quotes, brackets, backslashes
+    fc.constantFrom('"да', 'да"', '["', '"]', '\\d', '"любит'),
     col((r) => r.phone, '+79161234567').chain((p) =>
       fc.constantFrom(p.slice(2, 8), `${p.slice(2, 5)} ${p.slice(5, 7)}`, `8${p.slice(2, 8)}`, `+7 (${p.slice(2, 5)})`, `8 ${p.slice(2, 5)} ${p.slice(5)}`, p.slice(-4)),
     ),

@@ -504,6 +504,15 @@ describe('find: quick search', () => {
     assert.deepEqual(await q(['916 12', 'smith']), ['ivanov', 'smith']);
   });
 
+  it('finds any value of the card: city, point of sale, UTM (seed 001: «любое значение, содержащееся в данных карты»)', async () => {
+    assert.deepEqual(await q('москва'), ['ivanov', 'ivanova']);
+    assert.deepEqual(await q('Орел'), ['elkin', 'yolkin']);
+    assert.deepEqual(await q('европейский'), ['ivanov']);
+    assert.deepEqual(await q('vk'), ['ivanov', 'ivanova']);
+    assert.deepEqual(await q('орёл пётр'), ['yolkin', 'elkin'].sort());
+    assert.deepEqual(await q('москва анна'), ['ivanova']);
+  });
+
   it('is ANDed with a filter', async () => {
     assert.deepEqual(await q('иванов', c('gender', 'eq', 'f')), ['ivanova']);
     assert.deepEqual(await q('+7 (916)', c('tags', 'hasAll', [VIP, NEW])), ['ivanova']);
