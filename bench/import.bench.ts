@@ -159,6 +159,9 @@ export async function run(args: Record<string, string>) {
     // 2. The big file into an empty base, and the bare bulk load of the same rows.
     const base1 = await newBase('Import');
     const ra = importInto(base1, a, 'a_empty');
+    // The accounting must match the base: every created profile is there, once.
+    const stored = Number((await pool.query(`SELECT count(*) AS n FROM profiles WHERE base_id = $1`, [base1])).rows[0].n);
+    if (stored !== ra.created) throw new Error(`a_empty reported ${ra.created} created, the base holds ${stored}`);
     await pool.query('VACUUM ANALYZE profiles');
     const cleanA = path.join(dir, 'clean-a.tsv');
     await dumpClean(base1, cleanA, base1);

@@ -7,7 +7,7 @@ import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import { authorize, type Principal } from '../auth/permissions.ts';
 import { getBase } from '../bases/bases.repo.ts';
 import type { Conn, Db } from '../db/db.ts';
-import { addListOptions, listFields } from '../fields/fields.repo.ts';
+import { listFields } from '../fields/fields.repo.ts';
 import type { CustomValue, FieldDef } from '../fields/fields.schema.ts';
 import { coerceValue } from '../fields/fields.service.ts';
 import { STANDARD_FIELDS, type StandardField } from '../fields/standard.ts';
@@ -18,6 +18,7 @@ import * as jobsRepo from '../jobs/jobs.repo.ts';
 import { registerJobHandler, type JobRun, type Progress } from '../jobs/jobs.service.ts';
 import { normalizeStandard } from '../profiles/profiles.service.ts';
 import { ProfileUpdateBody } from '../profiles/profiles.schema.ts';
+import { writeTargets, type WritePlan } from '../profiles/profiles.write.ts';
 import type { BulkActionInput, BulkBodyInput } from './bulk.schema.ts';
 
 // ---------------------------------------------------------------------------
@@ -38,7 +39,7 @@ export interface BulkLimits {
 /** An action ready to apply: values normalized; kept in jobs.params. */
 export type Prepared =
   | { type: 'column'; key: string; value: string | null }
-  | { type: 'custom'; key: string; raw: unknown; value: CustomValue | null }
+  | { type: 'custom'; key: string; raw: unknown; value: CustomValue | null; freeList?: boolean }
   | { type: 'addTags' | 'removeTags'; tagIds: number[] }
   | { type: 'addToSegment' | 'removeFromSegment'; segmentId: number }
   | { type: 'delete' };
@@ -81,7 +82,7 @@ async function prepareAction(db: Conn, baseId: number, region: string, action: B
         const c = coerceValue(def, raw);
         if (!c.ok) return void errs.add('action.value', c.key, c.params);
         if (c.value === null && def.required) return void errs.add(action.type === 'setField' ? 'action.value' : 'action.field', 'bulk_field_required', { field: action.field });
-        return { type: 'custom', key, raw, value: c.value };
+        return { type: 'custom', key, raw, value: c.value, freeList: def.type === 'list' && def.listMode === 'free' };
       }
       const f = standardField(action.field);
       if (!f) return void errs.add('action.field', 'bulk_field_unknown', { field: action.field });
@@ -165,83 +166,51 @@ interface Scope {
 }
 
 // name: bulk-batch
-// The next targets after the cursor; their profiles locked in id order; the change
-// applied only where it changes something; one 'updated' event per changed profile.
+// The next targets after the cursor. A change of profiles goes through the one profile writer (locks in
+// id order, only what changes is written, one 'updated' event per changed profile); deleting and
+// segment membership are set-based statements here.
 async function applyBatch(trx: Conn, s: Scope, a: Prepared, cursor: number, limit: number | null): Promise<BatchResult> {
   const b = s.baseId;
   const targets = sql`SELECT profile_id FROM job_targets WHERE base_id = ${b} AND job_id = ${s.jobId} AND profile_id > ${cursor} ORDER BY profile_id ${limit === null ? sql`` : sql`LIMIT ${limit}`}`;
-  const locked = (old: RawBuilder<unknown>, strength: 'UPDATE' | 'KEY SHARE' = 'UPDATE') =>
-    sql`SELECT p.id, ${old} AS old FROM profiles p JOIN t ON t.profile_id = p.id WHERE p.base_id = ${b} ORDER BY p.id FOR ${sql.raw(strength)} OF p`;
-  /** UPDATE of the locked rows where `when` holds, returning old and new (jsonb) for the event. */
-  const update = (set: RawBuilder<unknown>, when: RawBuilder<SqlBool>, after: RawBuilder<unknown>, eventKey: string) => sql`
-    c AS (UPDATE profiles p SET ${set}, updated_at = now() FROM l
-          WHERE p.base_id = ${b} AND p.id = l.id AND ${when}
-          RETURNING p.id, to_jsonb(l.old) AS old_value, to_jsonb(${after}) AS new_value),
-    e AS (INSERT INTO profile_events (base_id, profile_id, actor, action, changes)
-          SELECT ${b}, c.id, ${s.actor}, 'updated', jsonb_build_object(${eventKey}::text, jsonb_build_object('from', c.old_value, 'to', c.new_value)) FROM c)`;
-
-  let lockAndChange: RawBuilder<unknown>;
-  switch (a.type) {
-    case 'column': {
+  if (a.type === 'column' || a.type === 'custom' || a.type === 'addTags' || a.type === 'removeTags') {
+    const plan: WritePlan = { baseId: b, actor: s.actor, mode: 'update', columns: {}, customKeys: [], defaults: {}, regSource: 'api', source: { job: s.jobId } };
+    let change: Parameters<typeof writeTargets>[3];
+    if (a.type === 'column') {
       const f = standardField(a.key);
       if (!f || f.readOnly || NOT_MASS_EDITABLE.has(f.key)) throw new Error(`not a mass-editable field: ${a.key}`);
-      const col = sql.ref(f.column);
-      const pcol = sql.ref(`p.${f.column}`);
-      const v = f.type === 'date' ? sql`${a.value}::date` : sql`${a.value}::text`;
-      const when = f.setOnce ? sql<SqlBool>`l.old IS NULL AND ${v} IS NOT NULL` : sql<SqlBool>`l.old IS DISTINCT FROM ${v}`;
-      lockAndChange = sql`l AS (${locked(pcol)}), ${update(sql`${col} = ${v}`, when, pcol, f.key)}`;
-      break;
+      plan.columns[f.column] = 'overwrite';
+      change = a.value === null ? { values: {}, clear: [f.column] } : { values: { [f.column]: a.value } };
+    } else if (a.type === 'custom') {
+      plan.customKeys = [a.key];
+      if (a.freeList) plan.freeLists = [a.key];
+      change = a.value === null ? { values: {}, fClear: [a.key] } : { values: {}, fOver: { [a.key]: a.value } };
+    } else {
+      change = a.type === 'addTags' ? { values: {}, tagsAdd: a.tagIds } : { values: {}, tagsRemove: a.tagIds };
     }
-    case 'custom': {
-      const k = sql`${a.key}::text`;
-      const current = sql`p.fields -> ${k}`;
-      lockAndChange =
-        a.value === null
-          ? sql`l AS (${locked(current)}), ${update(sql`fields = p.fields - ${k}`, sql<SqlBool>`l.old IS NOT NULL`, sql`NULL::jsonb`, `fields.${a.key}`)}`
-          : sql`l AS (${locked(current)}), ${update(
-              sql`fields = p.fields || jsonb_build_object(${k}, ${JSON.stringify(a.value)}::jsonb)`,
-              sql<SqlBool>`l.old IS DISTINCT FROM ${JSON.stringify(a.value)}::jsonb`,
-              current,
-              `fields.${a.key}`,
-            )}`;
-      break;
-    }
-    case 'addTags': {
-      const ids = sql`${a.tagIds}::bigint[]`;
-      lockAndChange = sql`l AS (${locked(sql`p.tags`)}), ${update(
-        sql`tags = ARRAY(SELECT DISTINCT x FROM unnest(p.tags || ${ids}) AS u(x) ORDER BY x)`,
-        sql<SqlBool>`NOT (l.old @> ${ids})`,
-        sql`p.tags`,
-        'tags',
-      )}`;
-      break;
-    }
-    case 'removeTags': {
-      const ids = sql`${a.tagIds}::bigint[]`;
-      lockAndChange = sql`l AS (${locked(sql`p.tags`)}), ${update(
-        sql`tags = ARRAY(SELECT x FROM unnest(p.tags) AS u(x) WHERE x <> ALL(${ids}) ORDER BY x)`,
-        sql<SqlBool>`l.old && ${ids}`,
-        sql`p.tags`,
-        'tags',
-      )}`;
-      break;
-    }
+    const r = await writeTargets(trx, plan, targets, change);
+    const last = r.outcomes.at(-1)?.line ?? null;
+    return { n: r.outcomes.length, last, changed: r.updated };
+  }
+  const locked = (strength: 'UPDATE' | 'KEY SHARE') =>
+    sql`SELECT p.id FROM profiles p JOIN t ON t.profile_id = p.id WHERE p.base_id = ${b} ORDER BY p.id FOR ${sql.raw(strength)} OF p`;
+  let change: RawBuilder<unknown>;
+  switch (a.type) {
     case 'addToSegment':
-      lockAndChange = sql`l AS (${locked(sql`NULL`, 'KEY SHARE')}),
+      change = sql`l AS (${locked('KEY SHARE')}),
         c AS (INSERT INTO segment_members (base_id, segment_id, profile_id) SELECT ${b}, ${a.segmentId}, l.id FROM l
               ON CONFLICT DO NOTHING RETURNING profile_id)`;
       break;
     case 'removeFromSegment':
-      lockAndChange = sql`c AS (DELETE FROM segment_members sm USING t
+      change = sql`c AS (DELETE FROM segment_members sm USING t
               WHERE sm.base_id = ${b} AND sm.segment_id = ${a.segmentId} AND sm.profile_id = t.profile_id RETURNING sm.profile_id)`;
       break;
     case 'delete':
-      lockAndChange = sql`l AS (${locked(sql`NULL`)}),
+      change = sql`l AS (${locked('UPDATE')}),
         c AS (DELETE FROM profiles p USING l WHERE p.base_id = ${b} AND p.id = l.id RETURNING p.id)`;
       break;
   }
   const r = await sql<{ n: number; last: number | null; changed: number }>`
-    WITH t AS (${targets}), ${lockAndChange}
+    WITH t AS (${targets}), ${change}
     SELECT (SELECT count(*) FROM t)::int AS n, (SELECT max(profile_id) FROM t) AS last, (SELECT count(*) FROM c)::int AS changed`.execute(trx);
   const row = r.rows[0]!;
   if ((a.type === 'addToSegment' || a.type === 'removeFromSegment') && row.changed > 0) {
@@ -308,8 +277,6 @@ export async function startBulk(db: Db, baseId: number, body: BulkBodyInput, pri
         extra: { count: total },
       });
     }
-    // A new value of a free list joins the field's options once (as a single write would add it).
-    if (action.type === 'custom' && typeof action.value === 'string' && total > 0) await addListOptions(trx, baseId, action.key, [action.value]);
     if (total > limits.syncLimit) {
       await jobsRepo.saveProgress(trx, job.id, { done: 0, total, cursor: 0, changed: 0 } satisfies Progress);
       return { status: 202, jobId: job.id, total };

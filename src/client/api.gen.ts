@@ -810,6 +810,12 @@ export interface Endpoints {
         actor: string;
         action: "created" | "updated" | "merged";
         changes: Record<string, unknown>;
+        source: {
+          import?: number;
+          line?: number;
+          job?: number;
+          mergedFrom?: number;
+        };
       }[];
     };
   };

@@ -1,5 +1,8 @@
-import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { DB } from './schema.ts';
 
 export type { DB } from './schema.ts';
@@ -17,7 +20,45 @@ export function createPool(url: string, max = 10): pg.Pool {
   // Sessions run in UTC: relative dates ("within the last 90 days") mean the same in SQL and in JS.
   const pool = new pg.Pool({ connectionString: url, max, application_name: 'kartoteka', options: '-c TimeZone=UTC' });
   pool.on('error', () => undefined); // an idle client's error is reported by the next query
+  pool.on('connect', (client) => clients.set(backendPid(client), client));
+  pool.on('remove', (client) => clients.delete(backendPid(client)));
   return pool;
+}
+
+/** Every pooled connection by its server process id: COPY needs the connection a transaction runs on. */
+const clients = new Map<number, pg.PoolClient>();
+const backendPid = (client: pg.PoolClient) => (client as unknown as { processID: number }).processID;
+
+/**
+ * COPY text rows into a table on the connection `conn` runs on, inside its transaction (Kysely cannot
+ * stream COPY, and a transaction's connection is not otherwise reachable). Each row is one line of
+ * COPY text format (see copyText); the columns are listed in the same order.
+ */
+export async function copyInto(conn: Conn, table: string, columns: readonly string[], lines: Iterable<string>): Promise<void> {
+  const pid = (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(conn)).rows[0]!.pid;
+  const client = clients.get(pid);
+  if (!client) throw new Error(`copyInto: no pooled connection for server process ${pid}`);
+  const target = `${table} (${columns.map((c) => `"${c}"`).join(', ')})`;
+  await pipeline(Readable.from(chunks(lines)), client.query(copyFrom(`COPY ${target} FROM STDIN`)));
+}
+
+function* chunks(lines: Iterable<string>): Generator<string> {
+  let buf = '';
+  for (const line of lines) {
+    buf += line;
+    if (buf.length > 1 << 16) {
+      yield buf;
+      buf = '';
+    }
+  }
+  if (buf) yield buf;
+}
+
+/** One value in COPY text format: \N for NULL; backslash, tab and line ends escaped. */
+export function copyText(v: unknown): string {
+  if (v === null || v === undefined) return '\\N';
+  const s = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : s;
 }
 
 const pools = new WeakMap<Db, pg.Pool>();

@@ -191,6 +191,7 @@ export interface ProfileEventsTable {
   actor: string;
   action: string;
   changes: Json;
+  source: ColumnType<Record<string, unknown>, string | undefined, string>;
 }
 
 export interface ImportsTable {

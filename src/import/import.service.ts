@@ -25,7 +25,8 @@ import { csvWriter } from '../export/csv.ts';
 import { xlsxWriter } from '../export/xlsx.ts';
 import { CsvError, readHead, type CsvRow, type Delimiter, type Encoding } from './csv.ts';
 import * as repo from './import.repo.ts';
-import type { ApplyPlan, Mode, Policy, RowFailure, StageColumn, StageRow } from './import.repo.ts';
+import type { RowFailure } from './import.repo.ts';
+import { WRITE_COLUMNS, writeProfiles, type Mode, type Policy, type WriteFailure, type WritePlan, type WriteRow } from '../profiles/profiles.write.ts';
 import { applyMapping, checkMapping, guessMapping, remapTemplate, templateMatches, type Mapping } from './mapping.ts';
 import { readXlsxBatches, xlsxSheets, XlsxError } from './xlsx.ts';
 
@@ -54,9 +55,7 @@ export interface ImportSettings {
 
 type ImportRow = NonNullable<Awaited<ReturnType<typeof repo.getImport>>>;
 
-const COLUMN_OF: ReadonlyMap<string, StageColumn> = new Map(
-  STANDARD_FIELDS.filter((f) => (repo.STAGE_COLUMNS as readonly string[]).includes(f.column)).map((f) => [f.key, f.column as StageColumn]),
-);
+const COLUMN_OF: ReadonlyMap<string, string> = new Map(STANDARD_FIELDS.filter((f) => WRITE_COLUMNS.includes(f.column)).map((f) => [f.key, f.column]));
 
 // ---------------------------------------------------------------------------
 // files
@@ -355,16 +354,16 @@ interface Seen {
 interface RowContext {
   region: string;
   defs: FieldDef[];
-  /** Free lists (their new values join the options) and required fields without a default, by key. */
-  freeLists: Map<string, FieldDef>;
+  /** Required fields without a default. */
   required: FieldDef[];
+  /** Custom field labels in the import's language, for the error file. */
+  labels: Map<string, string>;
   settings: ImportSettings;
   headers: string[];
-  columns: ApplyPlan['columns'];
   seen: Seen;
 }
 
-type Prepared = { ok: true; row: StageRow; tagNames: string[] | null; free: [string, string][] } | { ok: false; failure: RowFailure };
+type Prepared = { ok: true; row: WriteRow; tagNames: string[] | null } | { ok: false; failure: RowFailure };
 
 const phoneKey = (p: string) => Number(p.slice(1));
 
@@ -392,25 +391,22 @@ function prepareRow(r: CsvRow, ctx: RowContext): Prepared {
   if (card && !ctx.seen.card.has(card)) ctx.seen.card.set(card.slice(), r.line);
   if (ek && !ctx.seen.email.has(ek)) ctx.seen.email.set(ek.slice(), r.line);
 
-  const row: StageRow = { line: r.line, kind, f_over: null, f_fill: null, f_create: null, tag_ids: null, dup_first: dupFirst, missing: null };
+  const row: WriteRow = { line: r.line, kind, values: {}, dupFirst };
   for (const [key, v] of Object.entries(input)) {
     const c = COLUMN_OF.get(key);
-    if (c) row[c] = v as string;
+    if (c) row.values[c] = v as string;
   }
   const custom = (input.fields ?? {}) as Record<string, unknown>;
-  const free: [string, string][] = [];
   for (const [key, v] of Object.entries(custom)) {
     const policy = ctx.settings.policy[`fields.${key}`] ?? 'overwrite';
-    const slot = policy === 'overwrite' ? 'f_over' : policy === 'fill' ? 'f_fill' : 'f_create';
+    const slot = policy === 'overwrite' ? 'fOver' : policy === 'fill' ? 'fFill' : 'fCreate';
     (row[slot] ??= {})[key] = v;
-    const d = ctx.freeLists.get(key);
-    if (d && typeof v === 'string' && !d.options.includes(v)) free.push([key, v]);
   }
-  const missing = ctx.required.filter((d) => custom[d.key] === undefined).map((d) => d.label[ctx.settings.lang] || d.key);
-  if (missing.length) row.missing = missing.join(', ');
-  if (ctx.settings.tagIds.length) row.tag_ids = [...ctx.settings.tagIds];
+  const missing = ctx.required.filter((d) => custom[d.key] === undefined).map((d) => d.key);
+  if (missing.length) row.missing = missing;
+  if (ctx.settings.tagIds.length) row.tagsAdd = [...ctx.settings.tagIds];
   const tagNames = Array.isArray(input.tags) ? (input.tags as string[]) : null;
-  return { ok: true, row, tagNames, free };
+  return { ok: true, row, tagNames };
 }
 
 /** Tag names from a tags column: existing tags by name (case-insensitive), the rest created. */
@@ -425,14 +421,16 @@ async function resolveTags(trx: Conn, baseId: number, prepared: Prepared[]): Pro
   for (const p of prepared) {
     if (!p.ok || !p.tagNames) continue;
     const got = p.tagNames.map((n) => ids.get(n.trim().toLowerCase())).filter((x): x is number => x !== undefined);
-    p.row.tag_ids = [...new Set([...(p.row.tag_ids ?? []), ...got])].sort((a, b) => a - b);
+    p.row.tagsAdd = [...new Set([...(p.row.tagsAdd ?? []), ...got])].sort((a, b) => a - b);
   }
 }
 
-function planOf(imp: ImportRow, settings: ImportSettings, defs: FieldDef[], actor: string): ApplyPlan {
-  const columns: ApplyPlan['columns'] = {};
+function planOf(imp: ImportRow, settings: ImportSettings, defs: FieldDef[], actor: string): WritePlan {
+  const columns: WritePlan['columns'] = {};
+  const customKeys: string[] = [];
   for (const target of settings.mapping.columns) {
     if (!target) continue;
+    if (target.startsWith('fields.')) customKeys.push(target.slice('fields.'.length));
     const keys = target === 'fullName' ? ['lastName', 'firstName', 'middleName'] : [target];
     for (const k of keys) {
       const c = COLUMN_OF.get(k);
@@ -440,7 +438,38 @@ function planOf(imp: ImportRow, settings: ImportSettings, defs: FieldDef[], acto
     }
   }
   const defaults = Object.fromEntries(defs.filter((d) => d.default !== null).map((d) => [d.key, d.default]));
-  return { baseId: imp.base_id, importId: imp.id, actor, mode: settings.mode, columns, defaults, segmentId: settings.segmentId };
+  const keys = [...new Set([...customKeys, ...Object.keys(defaults)])];
+  return {
+    baseId: imp.base_id,
+    actor,
+    mode: settings.mode,
+    columns,
+    customKeys: keys,
+    defaults,
+    regSource: 'import',
+    source: { import: imp.id },
+    freeLists: keys.filter((k) => defs.some((d) => d.key === k && d.type === 'list' && d.listMode === 'free')),
+    segmentId: settings.segmentId,
+  };
+}
+
+/** Why the writer refused a row, as the error file says it. */
+function failureOf(line: number, f: WriteFailure, labels: Map<string, string>): RowFailure {
+  const one = (key: RowFailure['errors'][number]['key'], params?: Record<string, string | number>): RowFailure => ({ line, errors: [{ key, ...(params ? { params } : {}) }] });
+  switch (f.code) {
+    case 'exists':
+      return one('import_exists', { id: f.id });
+    case 'not_found':
+      return one('import_not_found');
+    case 'required':
+      return one('import_required_missing', { fields: f.fields.map((k) => labels.get(k) ?? k).join(', ') });
+    case 'taken':
+      return one(f.field === 'phone' ? 'import_conflict_phone' : 'import_conflict_card', { value: f.value, id: f.id });
+    case 'kind':
+      return one(f.key);
+    case 'conflict':
+      return one('import_row_rejected', { reason: 'conflict' });
+  }
 }
 
 interface BatchOutcome {
@@ -455,27 +484,27 @@ interface BatchOutcome {
  * Applies one batch of file rows in the caller's transaction: set-based; if a statement
  * fails unexpectedly, the batch is applied again row by row so only the bad rows fail.
  */
-async function applyRows(trx: Trx, imp: ImportRow, plan: ApplyPlan, rows: CsvRow[], prepared: Prepared[]): Promise<BatchOutcome> {
+async function applyRows(trx: Trx, imp: ImportRow, plan: WritePlan, rows: CsvRow[], prepared: Prepared[], labels: Map<string, string>): Promise<BatchOutcome> {
   await resolveTags(trx, imp.base_id, prepared);
   const staged = prepared.filter((p): p is Extract<Prepared, { ok: true }> => p.ok);
   const failures: RowFailure[] = prepared.filter((p): p is Extract<Prepared, { ok: false }> => !p.ok).map((p) => p.failure);
-  let res = { created: 0, updated: 0, unchanged: 0 };
+  const res = { created: 0, updated: 0, unchanged: 0 };
+  const take = (r: Awaited<ReturnType<typeof writeProfiles>>) => {
+    res.created += r.created;
+    res.updated += r.updated;
+    res.unchanged += r.unchanged;
+    for (const o of r.outcomes) if (o.failure) failures.push(failureOf(o.line, o.failure, labels));
+  };
   await sql`SAVEPOINT kt_import_batch`.execute(trx);
   try {
-    const r = await repo.applyBatch(trx, plan, staged.map((p) => p.row));
-    res = r;
-    failures.push(...r.failures);
+    take(await writeProfiles(trx, plan, staged.map((p) => p.row)));
   } catch (e) {
     if (pgCode(e) === '40P01' || pgCode(e) === '40001') throw e;
     await sql`ROLLBACK TO SAVEPOINT kt_import_batch`.execute(trx);
     for (const p of staged) {
       await sql`SAVEPOINT kt_import_row`.execute(trx);
       try {
-        const r = await repo.applyBatch(trx, plan, [p.row]);
-        res.created += r.created;
-        res.updated += r.updated;
-        res.unchanged += r.unchanged;
-        failures.push(...r.failures);
+        take(await writeProfiles(trx, plan, [p.row]));
       } catch (rowErr) {
         if (pgCode(rowErr) === '40P01' || pgCode(rowErr) === '40001') throw rowErr;
         await sql`ROLLBACK TO SAVEPOINT kt_import_row`.execute(trx);
@@ -484,11 +513,6 @@ async function applyRows(trx: Trx, imp: ImportRow, plan: ApplyPlan, rows: CsvRow
       }
     }
   }
-  // New values of free lists join the field's options (for filter checkboxes).
-  const free = new Map<string, Set<string>>();
-  for (const p of staged) for (const [k, v] of p.free) (free.get(k) ?? free.set(k, new Set()).get(k)!).add(v);
-  for (const [k, vs] of free) await addListOptions(trx, imp.base_id, k, [...vs]);
-
   const cells = new Map(rows.map((r) => [r.line, r.cells]));
   await repo.insertErrors(trx, imp.base_id, imp.id, failures.map((f) => ({ line: f.line, cells: cells.get(f.line) ?? [], errors: f.errors })));
   return { rows: rows.length, ...res, failed: failures.length };
@@ -526,11 +550,10 @@ async function importJob(run: JobRun): Promise<unknown> {
   const ctx: RowContext = {
     region: base.phone_region,
     defs,
-    freeLists: new Map(defs.filter((d) => d.type === 'list' && d.listMode === 'free').map((d) => [d.key, d])),
     required: defs.filter((d) => d.required && d.default === null),
+    labels: new Map(defs.map((d) => [d.key, d.label[settings.lang] || d.key])),
     settings,
     headers: imp.headers,
-    columns: plan.columns,
     seen: { phone: new Map(), card: new Map(), email: new Map() },
   };
   if (!imp.started_at) await run.db.updateTable('imports').set({ started_at: new Date() }).where('id', '=', imp.id).execute();
@@ -565,7 +588,7 @@ async function importJob(run: JobRun): Promise<unknown> {
     const prepared = rows.map((r) => prepareRow(r, ctx));
     const last = rows[rows.length - 1]!.line;
     progress = await run.batch(async (trx, saved) => {
-      const o = await applyRows(trx, imp, plan, rows, prepared);
+      const o = await applyRows(trx, imp, plan, rows, prepared, ctx.labels);
       await repo.addCounts(trx, imp.id, o);
       return next({ ...ZERO, ...saved } as ImportProgress, o, last);
     }) as ImportProgress;
@@ -614,7 +637,7 @@ class DryRunDone extends Error {}
 async function dryRun(
   run: JobRun,
   imp: ImportRow,
-  plan: ApplyPlan,
+  plan: WritePlan,
   ctx: RowContext,
   file: OpenedFile,
   batchSize: number,
@@ -634,7 +657,7 @@ async function dryRun(
       let pending: CsvRow[] = [];
       const flush = async () => {
         const prepared = pending.map((r) => prepareRow(r, ctx));
-        const o = await applyRows(trx, imp, plan, pending, prepared);
+        const o = await applyRows(trx, imp, plan, pending, prepared, ctx.labels);
         for (const k of Object.keys(totals) as (keyof BatchOutcome)[]) totals[k] += o[k];
         const p = advance(o, pending[pending.length - 1]!.line);
         pending = [];

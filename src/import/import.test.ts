@@ -212,12 +212,15 @@ describe('modes, policies and repeats', () => {
     assert.equal(sub.kind, 'subscriber');
     const csv = 'phone;email;Имя\n+79165550001;fan@x.ru;Вера\n;new@x.ru;Лев\n';
     const { imp } = await importFile(base.id, Buffer.from(csv), {});
-    assert.deepEqual([imp.created, imp.updated], [1, 1]);
+    // As a single write does it: the member is created and takes the subscriber in (its row kept).
+    assert.deepEqual([imp.created, imp.updated], [2, 0]);
     const rows = await profilesOf(base.id);
-    assert.deepEqual(rows.map((p) => [p.id === sub.id, p.kind, p.phone, p.email, p.city, p.first_name]), [
-      [true, 'member', '+79165550001', 'fan@x.ru', 'Омск', 'Вера'],
-      [false, 'subscriber', null, 'new@x.ru', null, 'Лев'],
+    assert.deepEqual(rows.map((p) => [p.kind, p.phone, p.email, p.city, p.first_name]), [
+      ['member', '+79165550001', 'fan@x.ru', 'Омск', 'Вера'],
+      ['subscriber', null, 'new@x.ru', null, 'Лев'],
     ]);
+    const merge = await ctx.db.selectFrom('profile_merges').select(['into_id', 'from_id', 'reason']).where('base_id', '=', base.id).execute();
+    assert.deepEqual(merge, [{ into_id: rows[0]!.id, from_id: sub.id, reason: 'member_created_with_email' }]);
   });
 
   it('a member given a subscriber\'s email takes the subscriber in; the merge is recorded as the importer\'s', async () => {
@@ -255,8 +258,12 @@ describe('modes, policies and repeats', () => {
     assert.ok((level.options as string[]).includes('Платина'), 'a free list learns the new value');
     const ef = (await errorFile(base.id, imp.id)).body.toString('utf8');
     assert.match(ef, /;4;Не заполнены обязательные поля: Уровень/);
-    const events = await ctx.db.selectFrom('profile_events').select(['action', 'changes']).where('profile_id', '=', old.id).orderBy('id').execute();
-    assert.deepEqual(events.at(-1), { action: 'updated', changes: { import: imp.id, line: 2 } });
+    const events = await ctx.db.selectFrom('profile_events').select(['action', 'changes', 'source']).where('profile_id', '=', old.id).orderBy('id').execute();
+    assert.deepEqual(events.at(-1), {
+      action: 'updated',
+      changes: { 'fields.score': { from: 5, to: 50 }, tags: { from: [], to: tags.map((t) => t.id) } },
+      source: { import: imp.id, line: 2 },
+    });
   });
 
   it('a dry run reports exactly what the import then does, and writes nothing', async () => {

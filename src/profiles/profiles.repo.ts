@@ -79,7 +79,7 @@ export async function insertEvent(db: Conn, baseId: number, profileId: number, a
 export async function listEvents(db: Conn, baseId: number, profileId: number, limit = 200) {
   return db
     .selectFrom('profile_events')
-    .select(['id', 'at', 'actor', 'action', 'changes'])
+    .select(['id', 'at', 'actor', 'action', 'changes', 'source'])
     .where('base_id', '=', baseId)
     .where('profile_id', '=', profileId)
     .orderBy('at', 'desc')

@@ -98,5 +98,6 @@ export const ProfileEventOut = z.object({
   at: z.string(),
   actor: z.string(),
   action: z.enum(['created', 'updated', 'merged']),
-  changes: z.record(z.string(), z.unknown()),
+  changes: z.record(z.string(), z.unknown()).describe('created: the values set; updated: { key: { from, to } }; merged: { from: [ids], reason, filled: [keys] }'),
+  source: z.object({ import: z.number().optional(), line: z.number().optional(), job: z.number().optional(), mergedFrom: z.number().optional() }).describe('Where the write came from: an import and its file line, a mass-action job; empty for a single write. mergedFrom: the event was a subscriber\'s, moved here when it merged into this profile'),
 });

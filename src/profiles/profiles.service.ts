@@ -2,8 +2,8 @@
 // subscriber -> member merge, set-once registration data, and the event log.
 import { getBase, nextCardSeq } from '../bases/bases.repo.ts';
 import type { Conn, Db } from '../db/db.ts';
-import type { NewProfileRow, ProfileRow, ProfileUpdate } from '../db/schema.ts';
-import { addListOptions, listFields } from '../fields/fields.repo.ts';
+import type { NewProfileRow, ProfileRow } from '../db/schema.ts';
+import { listFields } from '../fields/fields.repo.ts';
 import type { CustomValue, FieldDef } from '../fields/fields.schema.ts';
 import { coerceValue } from '../fields/fields.service.ts';
 import { STANDARD_FIELDS, type StandardField } from '../fields/standard.ts';
@@ -11,14 +11,12 @@ import { AppError, FieldErrors, invalidField, notFound, pgCode, pgConstraint } f
 import * as N from './normalize.ts';
 import * as repo from './profiles.repo.ts';
 import type { Profile, ProfileInput } from './profiles.schema.ts';
+import { writeProfiles, type Kind, type RowOutcome, type WriteFailure, type WritePlan, type WriteRow } from './profiles.write.ts';
 
 type Columns = Omit<NewProfileRow, 'base_id' | 'id' | 'created_at' | 'updated_at' | 'fields' | 'tags' | 'birth_md' | 'search'>;
 type ColumnName = keyof Columns & string;
 
 const WRITABLE = STANDARD_FIELDS.filter((f) => !f.readOnly && f.key !== 'kind');
-const BY_COLUMN = new Map(STANDARD_FIELDS.map((f) => [f.column, f]));
-/** Columns a merge may fill on the member: everything but identity and bookkeeping. */
-const MERGE_FILL = WRITABLE.map((f) => f.column as ColumnName).filter((c) => c !== 'phone' && c !== 'card_number');
 
 export function toProfile(r: ProfileRow): Profile {
   return {
@@ -124,14 +122,6 @@ async function loadContext(trx: Conn, baseId: number) {
   return { base, defs };
 }
 
-/** Free-list values used by this write join the field's options (for filter checkboxes). */
-async function accumulateOptions(db: Conn, baseId: number, defs: Map<string, FieldDef>, custom: Prepared['custom']) {
-  for (const [key, v] of Object.entries(custom)) {
-    const d = defs.get(key);
-    if (d?.type === 'list' && d.listMode === 'free' && typeof v === 'string' && !d.options.includes(v)) await addListOptions(db, baseId, key, [v]);
-  }
-}
-
 /** Tag ids must be tags of this base (share-locked until commit: a concurrent delete waits); stored sorted and unique. */
 async function checkTags(trx: Conn, baseId: number, ids: number[] | undefined, errs: FieldErrors): Promise<number[] | undefined> {
   if (ids === undefined) return undefined;
@@ -158,20 +148,24 @@ const IDENTITY_CONSTRAINTS: Record<string, { field: 'phone' | 'cardNumber' | 'em
   profiles_subscriber_email_key: { field: 'email', column: 'email' },
 };
 
-/** A unique violation becomes 409 naming the field and the profile that holds the value. */
+function conflict(field: 'phone' | 'cardNumber' | 'email', value: string, existingId: number | null): AppError {
+  const params = { value, existingId: existingId ?? '?' };
+  return new AppError('conflict', {
+    detail: `conflict.${field}`,
+    params,
+    errors: [{ field, key: `conflict.${field}`, params }],
+    extra: { existingId },
+  });
+}
+
+/** A unique violation that got past the writer's checks (a race) becomes 409 naming the field and the profile that holds the value. */
 async function identityConflict(db: Db, baseId: number, e: unknown, cols: Prepared['cols']): Promise<AppError | undefined> {
   if (pgCode(e) !== '23505') return undefined;
   const hit = IDENTITY_CONSTRAINTS[pgConstraint(e) ?? ''];
   if (!hit) return undefined;
   const value = cols[hit.column] ?? '';
   const existing = (await repo.findBy(db, baseId, hit.column, value)).find((r) => hit.field !== 'email' || r.kind === 'subscriber');
-  const params = { value, existingId: existing?.id ?? '?' };
-  return new AppError('conflict', {
-    detail: `conflict.${hit.field}`,
-    params,
-    errors: [{ field: hit.field, key: `conflict.${hit.field}`, params }],
-    extra: { existingId: existing?.id ?? null },
-  });
+  return conflict(hit.field, value, existing?.id ?? null);
 }
 
 async function withConflicts<T>(db: Db, baseId: number, cols: Prepared['cols'], work: () => Promise<T>): Promise<T> {
@@ -180,30 +174,6 @@ async function withConflicts<T>(db: Db, baseId: number, cols: Prepared['cols'], 
   } catch (e) {
     throw (await identityConflict(db, baseId, e, cols)) ?? e;
   }
-}
-
-/**
- * Folds subscribers into a member: the member keeps every value it has, empty
- * ones are filled from the subscribers, and each subscriber's whole row is kept
- * in profile_merges. Returns the updated member.
- */
-async function mergeSubscribers(trx: Conn, member: ProfileRow, subs: ProfileRow[], actor: string, reason: string): Promise<ProfileRow> {
-  if (!subs.length) return member;
-  const fill: Partial<Record<ColumnName, string | null>> = {};
-  let fields = { ...member.fields };
-  for (const s of subs) {
-    for (const c of MERGE_FILL) {
-      const mine = (fill[c] ?? member[c as keyof ProfileRow]) as unknown;
-      const theirs = s[c as keyof ProfileRow] as unknown;
-      if ((mine === null || mine === undefined) && theirs !== null && theirs !== undefined) fill[c] = theirs as string;
-    }
-    fields = { ...s.fields, ...fields };
-    await repo.insertMerge(trx, member.base_id, member.id, s, reason);
-  }
-  const tags = [...new Set([...member.tags, ...subs.flatMap((s) => s.tags)].map(Number))].sort((a, b) => a - b);
-  const updated = await repo.updateProfile(trx, member.base_id, member.id, { ...(fill as ProfileUpdate), fields: JSON.stringify(fields), tags });
-  await repo.insertEvent(trx, member.base_id, member.id, actor, 'merged', { from: subs.map((s) => s.id), reason, filled: Object.keys(fill).map((c) => BY_COLUMN.get(c)?.key ?? c) });
-  return updated;
 }
 
 /**
@@ -220,13 +190,78 @@ async function beginWrite(trx: Conn, baseId: number, input: ProfileInput, cols: 
   return { defs, errs, custom: prepared.custom, tags };
 }
 
-export interface WriteResult {
+export interface SingleWriteResult {
   profile: Profile;
   created: boolean;
   mergedFrom: number[];
 }
 
-export async function createProfile(db: Db, baseId: number, input: ProfileInput, actor: string): Promise<WriteResult> {
+/** A single write as a batch of one for the writer: the given columns overwrite, a null clears. */
+function singleRow(
+  line: { kind: Kind; setKind: Kind | null; target: number | null },
+  cols: Prepared['cols'],
+  custom: Prepared['custom'],
+  tags: number[] | undefined,
+): WriteRow {
+  const values: WriteRow['values'] = {};
+  const clear: string[] = [];
+  for (const [c, v] of Object.entries(cols)) {
+    if (v === null || v === undefined) clear.push(c);
+    else values[c] = v;
+  }
+  const fOver: Record<string, unknown> = {};
+  const fClear: string[] = [];
+  for (const [k, v] of Object.entries(custom)) {
+    if (v === null) fClear.push(k);
+    else fOver[k] = v;
+  }
+  return { line: 1, ...line, values, clear, fOver, fClear, tagsSet: tags ?? null };
+}
+
+function singlePlan(baseId: number, actor: string, mode: 'create' | 'update', cols: Prepared['cols'], defs: Map<string, FieldDef>, customKeys: string[], defaults: Record<string, unknown>): WritePlan {
+  return {
+    baseId,
+    actor,
+    mode,
+    columns: Object.fromEntries(Object.keys(cols).map((c) => [c, 'overwrite' as const])),
+    customKeys: [...new Set([...customKeys, ...Object.keys(defaults)])],
+    defaults,
+    regSource: 'api',
+    source: {},
+    freeLists: customKeys.filter((k) => defs.get(k)?.type === 'list' && defs.get(k)?.listMode === 'free'),
+  };
+}
+
+/** A row the writer refused, as the API error a single write gives. */
+function refusal(f: WriteFailure, cols: Prepared['cols'], profileId: number | null): AppError {
+  switch (f.code) {
+    case 'exists':
+      return conflict(f.field, cols[f.field === 'cardNumber' ? 'card_number' : f.field] ?? '', f.id);
+    case 'taken':
+      return conflict(f.field, f.value, f.id);
+    case 'not_found':
+      return notFound('profile', profileId ?? 0);
+    case 'required': {
+      const errs = new FieldErrors();
+      for (const k of f.fields) errs.add(`fields.${k}`, 'required');
+      return new AppError('validation_failed', { errors: errs.list });
+    }
+    case 'kind':
+      return invalidField(f.field, f.key, f.key === 'invalid_enum' ? { values: 'member' } : {});
+    case 'conflict':
+      return new AppError('conflict', { detail: 'conflict.retry' });
+  }
+}
+
+/** The profile a single write ended on, as the API shows it. */
+async function written(trx: Conn, baseId: number, o: RowOutcome, cols: Prepared['cols'], profileId: number | null): Promise<SingleWriteResult> {
+  if (o.outcome === 'failed' || o.id === null) throw refusal(o.failure ?? { code: 'conflict' }, cols, profileId);
+  const row = await repo.getProfile(trx, baseId, o.id);
+  if (!row) throw notFound('profile', o.id);
+  return { profile: toProfile(row), created: o.outcome === 'created', mergedFrom: o.mergedFrom };
+}
+
+export async function createProfile(db: Db, baseId: number, input: ProfileInput, actor: string): Promise<SingleWriteResult> {
   const cols: Prepared['cols'] = {}; // filled inside; a uniqueness conflict names the value from here
   return withConflicts(db, baseId, cols, () =>
     db.transaction().execute(async (trx) => {
@@ -234,11 +269,13 @@ export async function createProfile(db: Db, baseId: number, input: ProfileInput,
       // Fields whose value was given but is invalid: they already have their error, and
       // must not get a second, misleading one ("required", "needs a phone").
       const failed = new Set(errs.list.map((e) => e.field));
-      // Defaults for what was not given, then the required check.
+      // Defaults for what was not given; required fields left empty (a problem only if the write creates a profile).
+      const defaults: Record<string, unknown> = {};
+      const missing: string[] = [];
       for (const d of defs.values()) {
         const given = input.fields !== undefined && Object.hasOwn(input.fields, d.key);
-        if (!given && d.default !== null) custom[d.key] = d.default;
-        if (d.required && !failed.has(`fields.${d.key}`) && (custom[d.key] === undefined || custom[d.key] === null)) errs.add(`fields.${d.key}`, 'required');
+        if (!given && d.default !== null) defaults[d.key] = d.default;
+        if (d.required && !failed.has(`fields.${d.key}`) && (given ? custom[d.key] === null : d.default === null)) missing.push(d.key);
       }
       const hasId = !!(cols.phone || cols.card_number || input.generateCard);
       const idFailed = failed.has('phone') || failed.has('cardNumber');
@@ -248,58 +285,18 @@ export async function createProfile(db: Db, baseId: number, input: ProfileInput,
         if (!cols.email && !failed.has('email')) errs.add('email', 'subscriber_needs_email');
         if (hasId) errs.add(cols.phone ? 'phone' : 'cardNumber', 'subscriber_only_email');
       }
+      for (const k of missing) errs.add(`fields.${k}`, 'required');
       errs.throwIfAny();
-      const values = Object.fromEntries(Object.entries(custom).filter(([, v]) => v !== null));
       if (input.generateCard) cols.card_number = await issueCard(trx, baseId);
-      const row = await repo.insertProfile(trx, {
-        ...cols,
-        base_id: baseId,
-        kind,
-        reg_source: cols.reg_source ?? 'api',
-        fields: JSON.stringify(values),
-        ...(tags ? { tags } : {}),
-      });
-      await accumulateOptions(trx, baseId, defs, custom);
-      await repo.insertEvent(trx, baseId, row.id, actor, 'created', changesOf({}, row));
-      if (!row.email) return { profile: toProfile(row), created: true, mergedFrom: [] };
-      if (kind === 'member') {
-        const subs = await repo.takeSubscribersByEmail(trx, baseId, row.email, row.id);
-        const merged = await mergeSubscribers(trx, row, subs, actor, 'member_created_with_email');
-        return { profile: toProfile(merged), created: true, mergedFrom: subs.map((s) => s.id) };
-      }
-      // A subscription with the email of a registered member is that member (seed 002).
-      const member = await repo.firstMemberByEmail(trx, baseId, row.email);
-      if (!member) return { profile: toProfile(row), created: true, mergedFrom: [] };
-      const subs = await repo.takeSubscribersByEmail(trx, baseId, row.email, member.id);
-      const merged = await mergeSubscribers(trx, member, subs, actor, 'subscribed_with_member_email');
-      return { profile: toProfile(merged), created: false, mergedFrom: subs.map((s) => s.id) };
+      const row = singleRow({ kind, setKind: null, target: null }, cols, custom, tags);
+      const plan = singlePlan(baseId, actor, 'create', cols, defs, Object.keys(custom), defaults);
+      const r = await writeProfiles(trx, plan, [row]);
+      return written(trx, baseId, r.outcomes[0]!, cols, null);
     }),
   );
 }
 
-/** Which API fields differ between two rows, as { key: { from, to } } (created: { key: value }). */
-function changesOf(before: Partial<ProfileRow>, after: ProfileRow): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const creating = Object.keys(before).length === 0;
-  for (const f of STANDARD_FIELDS) {
-    if (f.readOnly) continue;
-    const a = after[f.column as keyof ProfileRow] ?? null;
-    const b = creating ? null : (before[f.column as keyof ProfileRow] ?? null);
-    if (a !== b) out[f.key] = creating ? a : { from: b, to: a };
-  }
-  const bt = creating ? [] : (before.tags ?? []).map(Number);
-  const at = after.tags.map(Number);
-  if (JSON.stringify(bt) !== JSON.stringify(at)) out.tags = creating ? at : { from: bt, to: at };
-  const bf = (before.fields ?? {}) as Record<string, unknown>;
-  for (const k of new Set([...Object.keys(bf), ...Object.keys(after.fields)])) {
-    const a = after.fields[k] ?? null;
-    const b = bf[k] ?? null;
-    if (JSON.stringify(a) !== JSON.stringify(b)) out[`fields.${k}`] = creating ? a : { from: b, to: a };
-  }
-  return out;
-}
-
-export async function updateProfile(db: Db, baseId: number, id: number, input: ProfileInput, actor: string): Promise<WriteResult> {
+export async function updateProfile(db: Db, baseId: number, id: number, input: ProfileInput, actor: string): Promise<SingleWriteResult> {
   const cols: Prepared['cols'] = {}; // filled inside; a uniqueness conflict names the value from here
   return withConflicts(db, baseId, cols, () =>
     db.transaction().execute(async (trx) => {
@@ -308,45 +305,10 @@ export async function updateProfile(db: Db, baseId: number, id: number, input: P
       errs.throwIfAny();
       const cur = await repo.getProfile(trx, baseId, id, { forUpdate: true });
       if (!cur) throw notFound('profile', id);
-      // Registration source and point of sale are set once: a later write only fills them if empty.
-      if (cur.reg_source !== null) delete cols.reg_source;
-      if (cur.point_of_sale !== null) delete cols.point_of_sale;
       if (input.generateCard && !cur.card_number) cols.card_number = await issueCard(trx, baseId);
-      const next = { ...cur, ...cols } as ProfileRow;
-      const hasId = !!(next.phone || next.card_number);
-      // A subscriber who gives a phone or card registers as a member; a member never turns back.
-      let kind = input.kind ?? (cur.kind === 'subscriber' && hasId ? 'member' : cur.kind);
-      if (cur.kind === 'member' && kind === 'subscriber') throw invalidField('kind', 'invalid_enum', { values: 'member' });
-      if (kind === 'member' && !hasId) throw invalidField(cols.card_number === null && cols.phone === undefined ? 'cardNumber' : 'phone', 'member_needs_identity');
-      if (kind === 'subscriber' && !next.email) throw invalidField('email', 'subscriber_needs_email');
-      // A subscriber has an email only: a phone or card without becoming a member is refused here, not by a CHECK (500).
-      if (kind === 'subscriber' && hasId) throw invalidField(next.phone ? 'phone' : 'cardNumber', 'subscriber_only_email');
-      const fields = { ...cur.fields };
-      for (const [k, v] of Object.entries(custom)) {
-        if (v === null) delete fields[k];
-        else fields[k] = v;
-      }
-      const candidate = { ...next, kind, fields, tags: tags ?? cur.tags } as ProfileRow;
-      const changes = changesOf(cur, candidate);
-      if (Object.keys(changes).length === 0) return { profile: toProfile(cur), created: false, mergedFrom: [] };
-      let row = await repo.updateProfile(trx, baseId, id, { ...cols, kind, fields: JSON.stringify(fields), ...(tags ? { tags } : {}) });
-      await accumulateOptions(trx, baseId, defs, custom);
-      await repo.insertEvent(trx, baseId, id, actor, 'updated', changes);
-      let mergedFrom: number[] = [];
-      if (row.kind === 'member' && row.email && (changes.email !== undefined || changes.kind !== undefined)) {
-        const subs = await repo.takeSubscribersByEmail(trx, baseId, row.email, row.id);
-        row = await mergeSubscribers(trx, row, subs, actor, 'member_gained_email');
-        mergedFrom = subs.map((s) => s.id);
-      } else if (row.kind === 'subscriber' && row.email && changes.email !== undefined) {
-        // A subscriber now using a member's email is that member (seed 002): it folds in, and the member is returned.
-        const member = await repo.firstMemberByEmail(trx, baseId, row.email);
-        if (member) {
-          const subs = await repo.takeSubscribersByEmail(trx, baseId, row.email, member.id);
-          row = await mergeSubscribers(trx, member, subs, actor, 'subscriber_took_member_email');
-          mergedFrom = subs.map((s) => s.id);
-        }
-      }
-      return { profile: toProfile(row), created: false, mergedFrom };
+      const row = singleRow({ kind: cur.kind as Kind, setKind: input.kind ?? null, target: id }, cols, custom, tags);
+      const r = await writeProfiles(trx, singlePlan(baseId, actor, 'update', cols, defs, Object.keys(custom), {}), [row]);
+      return written(trx, baseId, r.outcomes[0]!, cols, id);
     }),
   );
 }
@@ -400,5 +362,6 @@ export async function listEvents(db: Db, baseId: number, id: number) {
     actor: e.actor,
     action: e.action as 'created' | 'updated' | 'merged',
     changes: e.changes as Record<string, unknown>,
+    source: e.source as { import?: number; line?: number; job?: number; mergedFrom?: number },
   }));
 }

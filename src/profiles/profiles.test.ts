@@ -518,24 +518,21 @@ describe('profiles: subscriber merges into member', () => {
     assert.equal(up.body.mergedFrom, undefined);
   });
 
-  it('a subscriber created with a member email is that member: 200 with the member, merged', async () => {
+  it('a subscriber created with a member email is that member: 200 with the member, filled where it was empty', async () => {
     const b = await ctx.newBase();
-    const m = await ctx.newProfile(b.id, { phone: '+79166200001', email: 'm3@x.ru' });
-    const r = await create(b.id, { email: 'M3@x.ru', firstName: 'Маша', city: 'Омск' });
+    const m = await ctx.newProfile(b.id, { phone: '+79166200001', email: 'm3@x.ru', lastName: 'Белова' });
+    const r = await create(b.id, { email: 'M3@x.ru', firstName: 'Маша', lastName: 'Чернова', city: 'Омск' });
     assert.equal(r.status, 200);
     assert.equal(r.body.id, m.id);
     assert.equal(r.body.kind, 'member');
     assert.equal(r.body.phone, '+79166200001');
     assert.equal(r.body.firstName, 'Маша');
     assert.equal(r.body.city, 'Омск');
-    assert.equal(r.body.mergedFrom.length, 1);
-    assert.notEqual(r.body.mergedFrom[0], m.id);
-    assert.equal((await get(b.id, r.body.mergedFrom[0])).status, 404);
+    assert.equal(r.body.lastName, 'Белова', 'the member keeps what it has');
+    assert.equal(r.body.mergedFrom, undefined, 'no subscriber profile was made to be merged');
     assert.deepEqual((await lookup(b.id, { email: 'm3@x.ru' })).body.items.map((p: { id: number }) => p.id), [m.id]);
-    const merge = (await ctx.pool.query('SELECT reason, snapshot FROM profile_merges WHERE base_id = $1 AND into_id = $2', [b.id, m.id])).rows;
-    assert.equal(merge.length, 1);
-    assert.equal(merge[0].reason, 'subscribed_with_member_email');
-    assert.equal(merge[0].snapshot.first_name, 'Маша');
+    const events = (await api('GET', `${P(b.id)}/${m.id}/events`)).body.items;
+    assert.deepEqual(events[0].changes, { firstName: { from: null, to: 'Маша' }, city: { from: null, to: 'Омск' } });
     assert.equal(await countProfiles(b.id), 1);
   });
 
@@ -679,10 +676,14 @@ describe('profiles: events', () => {
     await patch(b.id, p.id, { email: 'ira@mail.ru' });
     const r = await api('GET', `${P(b.id)}/${p.id}/events`);
     assert.equal(r.status, 200);
-    const items = r.body.items as { action: string; actor: string; changes: Record<string, unknown> }[];
-    assert.deepEqual(items.map((e) => e.action), ['merged', 'updated', 'updated', 'created']);
+    const items = r.body.items as { action: string; actor: string; changes: Record<string, unknown>; source: Record<string, unknown> }[];
+    // The subscriber's own history moved with it into the member, marked as the subscriber's.
+    assert.deepEqual(items.map((e) => e.action), ['merged', 'updated', 'created', 'updated', 'created']);
     assert.ok(items.every((e) => e.actor === 'env'));
-    const [merged, gained, updated, created] = items;
+    const [merged, gained, subCreated, updated, created] = items;
+    assert.deepEqual(subCreated!.source, { mergedFrom: sub.id });
+    assert.deepEqual(subCreated!.changes, { kind: 'subscriber', email: 'ira@mail.ru', lastName: 'Орлова', registrationSource: 'api' });
+    assert.deepEqual(created!.source, {});
     assert.deepEqual(created!.changes, { kind: 'member', firstName: 'Ира', phone: '+79167000001', registrationSource: 'api' });
     assert.deepEqual(updated!.changes, { firstName: { from: 'Ира', to: 'Ирина' }, city: { from: null, to: 'Москва' } });
     assert.deepEqual(gained!.changes, { email: { from: null, to: 'ira@mail.ru' } });

@@ -8,6 +8,7 @@ import { AppError, FieldErrors, notFound, pgCode } from '../http/errors.ts';
 import * as profilesRepo from '../profiles/profiles.repo.ts';
 import type { Profile } from '../profiles/profiles.schema.ts';
 import { toProfile } from '../profiles/profiles.service.ts';
+import { writeProfiles, type Kind, type WritePlan } from '../profiles/profiles.write.ts';
 import * as repo from './tags.repo.ts';
 import type { AssignBody, Tag, TagCreateBody, TagUpdateBody } from './tags.schema.ts';
 
@@ -106,11 +107,10 @@ export async function assignTags(db: Db, baseId: number, profileId: number, body
     for (const id of add) if (!known.has(id)) errs.add('add', 'filter_tag_unknown', { value: id });
     for (const id of remove) if (!known.has(id)) errs.add('remove', 'filter_tag_unknown', { value: id });
     errs.throwIfAny();
-    const from = cur.tags.map(Number);
-    const to = [...new Set([...from, ...add])].filter((id) => !remove.includes(id)).sort((a, b) => a - b);
-    if (JSON.stringify(from) === JSON.stringify(to)) return toProfile(cur);
-    const row = await profilesRepo.updateProfile(trx, baseId, profileId, { tags: to });
-    await profilesRepo.insertEvent(trx, baseId, profileId, actor, 'updated', { tags: { from, to } });
+    const plan: WritePlan = { baseId, actor, mode: 'update', columns: {}, customKeys: [], defaults: {}, regSource: 'api', source: {} };
+    const r = await writeProfiles(trx, plan, [{ line: 1, kind: cur.kind as Kind, target: profileId, values: {}, tagsAdd: add, tagsRemove: remove }]);
+    if (r.outcomes[0]?.outcome !== 'updated') return toProfile(cur);
+    const row = (await profilesRepo.getProfile(trx, baseId, profileId))!;
     return toProfile(row);
   });
 }

@@ -794,12 +794,6 @@ function History({
   const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : custom.includes(k) ? 100 + custom.indexOf(k) : k === 'tags' ? 1000 : 500);
   const body = (e: Event): ReactNode => {
     const entries = Object.entries(e.changes).sort(([a], [b]) => rank(a) - rank(b));
-    if (typeof e.changes.import === 'number' || typeof e.changes.import === 'string')
-      return (
-        <Text size="sm" c="dimmed">
-          {t('cd_hist_import', { id: e.changes.import, line: e.changes.line ?? '?' })}
-        </Text>
-      );
     if (e.action === 'merged') {
       const from = Array.isArray(e.changes.from) ? e.changes.from.map((x) => `ID ${String(x)}`).join(', ') : '';
       const filled = Array.isArray(e.changes.filled) ? e.changes.filled.map((k) => label(String(k))).join(', ') : '';
@@ -894,6 +888,21 @@ function History({
             </Group>
           }
         >
+          {e.source.import !== undefined && (
+            <Text size="xs" c="dimmed" data-testid="source">
+              {t('cd_hist_import', { id: e.source.import, line: e.source.line ?? '?' })}
+            </Text>
+          )}
+          {e.source.job !== undefined && (
+            <Text size="xs" c="dimmed" data-testid="source">
+              {t('cd_hist_job', { id: e.source.job })}
+            </Text>
+          )}
+          {e.source.mergedFrom !== undefined && (
+            <Text size="xs" c="dimmed" data-testid="source">
+              {t('cd_hist_merged_history', { id: e.source.mergedFrom })}
+            </Text>
+          )}
           {body(e)}
         </Timeline.Item>
       ))}
