@@ -21,6 +21,7 @@ const schema = z.object({
   KARTOTEKA_FACETS: z.enum(['auto', 'on', 'off']).default('auto'),
   KARTOTEKA_IMPORT_MAX_MB: z.coerce.number().int().positive().default(2048),
   KARTOTEKA_IMPORT_BATCH_SIZE: z.coerce.number().int().positive().default(10_000),
+  KARTOTEKA_IMPORT_BULK_MIN_MB: z.coerce.number().min(0).default(5),
   KARTOTEKA_EXPORT_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(24),
   KARTOTEKA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -45,6 +46,8 @@ export interface Config {
   importMaxBytes: number;
   /** File rows per batch (one transaction each) of an import. */
   importBatchSize: number;
+  /** An import of a file this large into an empty base loads a bare table and indexes it after (the bulk way). */
+  importBulkMinBytes: number;
   exportTtlHours: number;
 }
 
@@ -70,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     facets: c.KARTOTEKA_FACETS,
     importMaxBytes: c.KARTOTEKA_IMPORT_MAX_MB * 1048576,
     importBatchSize: c.KARTOTEKA_IMPORT_BATCH_SIZE,
+    importBulkMinBytes: Math.round(c.KARTOTEKA_IMPORT_BULK_MIN_MB * 1048576),
     exportTtlHours: c.KARTOTEKA_EXPORT_TTL_HOURS,
   };
 }

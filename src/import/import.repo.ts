@@ -39,6 +39,8 @@ export async function* errorRows(db: Conn, baseId: number, importId: number, pag
   }
 }
 
+export type ImportRecord = NonNullable<Awaited<ReturnType<typeof getImport>>>;
+
 export async function getImport(db: Conn, baseId: number, id: number) {
   return db.selectFrom('imports').selectAll().where('base_id', '=', baseId).where('id', '=', id).executeTakeFirst();
 }

@@ -108,3 +108,58 @@ export async function refreshStatistics(db: Conn, baseId: number): Promise<boole
   await sql`ANALYZE ${sql.table(part)}`.execute(db);
   return true;
 }
+
+// ---------------------------------------------------------------------------
+// a base's partition, loaded in bulk (migration 0008)
+// ---------------------------------------------------------------------------
+
+const partition = (baseId: number) => `profiles_b${Math.trunc(baseId)}`;
+/** The bare table a bulk load fills before it becomes the base's partition. */
+export const loadTable = (baseId: number) => `profiles_l${Math.trunc(baseId)}`;
+
+export async function isEmptyBase(db: Conn, baseId: number): Promise<boolean> {
+  const r = await sql<{ x: boolean }>`SELECT NOT EXISTS (SELECT 1 FROM profiles WHERE base_id = ${baseId}) AS x`.execute(db);
+  return r.rows[0]!.x;
+}
+
+/** A bare table shaped like profiles (no index; its CHECK lets the attach skip a scan); any earlier one is dropped. */
+export async function createLoadTable(db: Conn, baseId: number): Promise<void> {
+  const t = sql.table(loadTable(baseId));
+  await sql`DROP TABLE IF EXISTS ${t}`.execute(db);
+  await sql`CREATE TABLE ${t} (LIKE profiles INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING STORAGE)`.execute(db);
+  await sql`ALTER TABLE ${t} ADD CONSTRAINT ${sql.ref(`${loadTable(baseId)}_base`)} CHECK (base_id = ${sql.lit(Math.trunc(baseId))})`.execute(db);
+}
+
+export async function dropLoadTable(db: Conn, baseId: number): Promise<void> {
+  await sql`DROP TABLE IF EXISTS ${sql.table(loadTable(baseId))}`.execute(db);
+}
+
+/** The statements that give the load table every index of profiles (named with a suffix of its own until the swap). */
+export async function loadIndexStatements(db: Conn, baseId: number): Promise<string[]> {
+  const r = await sql<{ stmt: string }>`SELECT kt_profiles_index_defs(${loadTable(baseId)}, ${`l${Math.trunc(baseId)}`}) AS stmt`.execute(db);
+  return r.rows.map((x) => x.stmt);
+}
+
+/**
+ * name: attach-loaded
+ * The loaded table becomes the base's partition: the empty one is dropped (any profiles written to it
+ * meanwhile move over first, so nothing is lost; a clash of identifiers fails the statement), the load
+ * table and its indexes take the partition's names, and it is attached. Brief ACCESS EXCLUSIVE locks.
+ */
+export async function attachLoaded(trx: Conn, baseId: number): Promise<void> {
+  const b = Math.trunc(baseId);
+  const [part, load] = [partition(b), loadTable(b)];
+  await sql`LOCK TABLE ${sql.table(part)} IN ACCESS EXCLUSIVE MODE`.execute(trx);
+  const stored = ['base_id', 'id', 'kind', 'phone', 'card_number', 'email', 'last_name', 'first_name', 'middle_name', 'birth_date', 'gender', 'city', 'car_number',
+    'extra_key_1', 'extra_key_2', 'extra_key_3', 'extra_key_4', 'extra_key_5', 'extra_key_6', 'reg_source', 'point_of_sale', 'utm_source', 'utm_medium',
+    'utm_campaign', 'utm_content', 'utm_term', 'referral_id', 'fields', 'created_at', 'updated_at', 'tags', 'writer'].map((c) => sql.ref(c));
+  await sql`INSERT INTO ${sql.table(load)} (${sql.join(stored)}) SELECT ${sql.join(stored)} FROM ${sql.table(part)}`.execute(trx);
+  await sql`DROP TABLE ${sql.table(part)}`.execute(trx);
+  await sql`ALTER TABLE ${sql.table(load)} RENAME TO ${sql.table(part)}`.execute(trx);
+  const names = await sql<{ name: string }>`SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ${part}`.execute(trx);
+  for (const { name } of names.rows) {
+    if (name.endsWith(`_l${b}`)) await sql`ALTER INDEX ${sql.table(name)} RENAME TO ${sql.table(name.slice(0, -`_l${b}`.length) + `_b${b}`)}`.execute(trx);
+  }
+  await sql`ALTER TABLE profiles ATTACH PARTITION ${sql.table(part)} FOR VALUES IN (${sql.lit(b)})`.execute(trx);
+  await sql`ALTER TABLE ${sql.table(part)} DROP CONSTRAINT ${sql.ref(`${load}_base`)}`.execute(trx);
+}

@@ -306,17 +306,7 @@ async function applyStaged(db: Conn, plan: WritePlan, opts: { validateKinds: boo
     if (hasSubscribers) await foldSubscribers(db, plan, round);
   }
 
-  if (plan.segmentId !== null && plan.segmentId !== undefined) {
-    await sql`INSERT INTO segment_members (base_id, segment_id, profile_id)
-      SELECT DISTINCT ${b}::bigint, ${plan.segmentId}::bigint, target FROM kt_write WHERE outcome IN ('created', 'updated', 'unchanged')
-      ON CONFLICT DO NOTHING`.execute(db);
-  }
-  for (const key of plan.freeLists ?? []) {
-    const vals = await sql<{ v: string }>`
-      SELECT DISTINCT v FROM kt_write s, LATERAL (VALUES (s.f_over ->> ${key}), (s.f_fill ->> ${key}), (s.f_create ->> ${key})) AS x(v)
-      WHERE s.outcome IN ('created', 'updated', 'unchanged') AND v IS NOT NULL`.execute(db);
-    await addListOptions(db, b, key, vals.rows.map((r) => r.v));
-  }
+  await joinSegmentAndLists(db, plan);
 
   const out = await sql<{ line: number; outcome: RowOutcome['outcome']; target: number | null; failure: WriteFailure | null; merged_from: number[] | null }>`
     SELECT line, outcome, target, failure, merged_from FROM kt_write ORDER BY line`.execute(db);
@@ -335,6 +325,81 @@ async function applyStaged(db: Conn, plan: WritePlan, opts: { validateKinds: boo
   return res;
 }
 
+/** What every written profile brings along: the import's manual segment, new values of free lists. */
+async function joinSegmentAndLists(db: Conn, plan: WritePlan): Promise<void> {
+  const b = plan.baseId;
+  if (plan.segmentId !== null && plan.segmentId !== undefined) {
+    await sql`INSERT INTO segment_members (base_id, segment_id, profile_id)
+      SELECT DISTINCT ${b}::bigint, ${plan.segmentId}::bigint, target FROM kt_write WHERE outcome IN ('created', 'updated', 'unchanged')
+      ON CONFLICT DO NOTHING`.execute(db);
+  }
+  for (const key of plan.freeLists ?? []) {
+    const vals = await sql<{ v: string }>`
+      SELECT DISTINCT v FROM kt_write s, LATERAL (VALUES (s.f_over ->> ${key}), (s.f_fill ->> ${key}), (s.f_create ->> ${key})) AS x(v)
+      WHERE s.outcome IN ('created', 'updated', 'unchanged') AND v IS NOT NULL`.execute(db);
+    await addListOptions(db, b, key, vals.rows.map((r) => r.v));
+  }
+}
+
+/**
+ * name: write-insert-staged
+ * The staged rows `where` picks, as new profiles of `table` (profiles, or a bulk load's bare table),
+ * with their 'created' events; the number inserted.
+ */
+async function insertStaged(
+  db: Conn,
+  plan: WritePlan,
+  mapped: readonly string[],
+  into: { table: string; where: RawBuilder<unknown>; onConflict: boolean },
+): Promise<number> {
+  const b = plan.baseId;
+  const cols = mapped.filter((c) => c !== 'reg_source');
+  const createdChanges = jsonObject([
+    ['kind', sql`to_jsonb(i.kind)`],
+    ...WRITE_COLUMNS.map((c): [string, RawBuilder<unknown>] => [KEY_OF.get(c)!, sql`to_jsonb(i.${ident(c)})`]),
+    ...plan.customKeys.map((k): [string, RawBuilder<unknown>] => [`fields.${k}`, sql`i.fields -> ${k}::text`]),
+  ]);
+  const r = await sql<{ n: number }>`
+    WITH i AS (
+      INSERT INTO ${sql.table(into.table)} (base_id, id, kind, ${sql.join(cols.map(ident))}${cols.length ? sql`,` : sql``} reg_source, fields, tags)
+      SELECT ${b}, s.target, coalesce(s.set_kind, s.kind), ${sql.join(cols.map((c) => sql.ref(`s.${c}`)))}${cols.length ? sql`,` : sql``}
+        ${plan.columns.reg_source ? sql`coalesce(s.reg_source, ${plan.regSource}::text)` : sql`${plan.regSource}::text`},
+        (${json(plan.defaults)} || coalesce(s.f_fill, '{}') || coalesce(s.f_create, '{}') || coalesce(s.f_over, '{}')) - coalesce(s.f_clear, '{}'),
+        CASE WHEN s.tags_set IS NULL AND s.tags_add IS NULL THEN '{}'
+          ELSE ARRAY(SELECT DISTINCT x FROM unnest(coalesce(s.tags_set, '{}') || coalesce(s.tags_add, '{}')) AS x
+                     WHERE x <> ALL(coalesce(s.tags_remove, '{}')) ORDER BY x) END
+      FROM kt_write s WHERE ${into.where}
+      ${into.onConflict ? sql`ON CONFLICT DO NOTHING` : sql``}
+      RETURNING *),
+    ev AS (
+      INSERT INTO profile_events (base_id, profile_id, actor, action, changes, source)
+      SELECT ${b}, i.id, ${plan.actor}, 'created',
+        jsonb_strip_nulls(${createdChanges}) || CASE WHEN cardinality(i.tags) > 0 THEN jsonb_build_object('tags', to_jsonb(i.tags)) ELSE '{}' END,
+        ${sourceExpr(plan)}
+      FROM i JOIN kt_write s ON s.target = i.id)
+    SELECT count(*)::int AS n FROM i`.execute(db);
+  return r.rows[0]!.n;
+}
+
+/**
+ * A bulk load (issue 10): rows that share no phone, card or subscriber email with each other or with the
+ * base — the caller guarantees it: member rows of a file, no repeats, into an empty base — created in
+ * `table`, a bare table that becomes the base's partition once indexed. Created exactly as insertNew
+ * creates them (values, defaults, tags, events); nothing to match, fold or check against the base.
+ */
+export async function loadNew(db: Conn, plan: WritePlan, rows: readonly WriteRow[], table: string): Promise<number> {
+  await stage(db);
+  if (!rows.length) return 0;
+  await stageRows(db, rows);
+  await sql`UPDATE kt_write s SET target = n.id, outcome = 'created'
+    FROM (SELECT line, nextval(pg_get_serial_sequence('profiles', 'id')) AS id FROM (SELECT line FROM kt_write ORDER BY line) AS o) AS n
+    WHERE s.line = n.line`.execute(db);
+  const mapped = WRITE_COLUMNS.filter((c) => plan.columns[c] !== undefined);
+  const n = await insertStaged(db, plan, mapped, { table, where: sql`true`, onConflict: false });
+  await joinSegmentAndLists(db, plan);
+  return n;
+}
+
 /**
  * name: write-insert
  * New profiles: ids first (in line order), then one INSERT … ON CONFLICT DO NOTHING with their
@@ -348,32 +413,8 @@ async function insertNew(db: Conn, plan: WritePlan, round: number, mapped: reado
           FROM (SELECT line FROM kt_write WHERE round = ${round} AND outcome IS NULL AND target IS NULL ORDER BY line) AS o) AS n
     WHERE s.line = n.line`.execute(db);
   if (!Number(assigned.numAffectedRows ?? 0)) return;
-  const cols = mapped.filter((c) => c !== 'reg_source');
-  const createdChanges = jsonObject([
-    ['kind', sql`to_jsonb(i.kind)`],
-    ...WRITE_COLUMNS.map((c): [string, RawBuilder<unknown>] => [KEY_OF.get(c)!, sql`to_jsonb(i.${ident(c)})`]),
-    ...plan.customKeys.map((k): [string, RawBuilder<unknown>] => [`fields.${k}`, sql`i.fields -> ${k}::text`]),
-  ]);
-  const inserted = await sql<{ n: number }>`
-    WITH i AS (
-      INSERT INTO profiles (base_id, id, kind, ${sql.join(cols.map(ident))}${cols.length ? sql`,` : sql``} reg_source, fields, tags)
-      SELECT ${b}, s.target, coalesce(s.set_kind, s.kind), ${sql.join(cols.map((c) => sql.ref(`s.${c}`)))}${cols.length ? sql`,` : sql``}
-        ${plan.columns.reg_source ? sql`coalesce(s.reg_source, ${plan.regSource}::text)` : sql`${plan.regSource}::text`},
-        (${json(plan.defaults)} || coalesce(s.f_fill, '{}') || coalesce(s.f_create, '{}') || coalesce(s.f_over, '{}')) - coalesce(s.f_clear, '{}'),
-        CASE WHEN s.tags_set IS NULL AND s.tags_add IS NULL THEN '{}'
-          ELSE ARRAY(SELECT DISTINCT x FROM unnest(coalesce(s.tags_set, '{}') || coalesce(s.tags_add, '{}')) AS x
-                     WHERE x <> ALL(coalesce(s.tags_remove, '{}')) ORDER BY x) END
-      FROM kt_write s WHERE s.round = ${round} AND s.outcome = 'created'
-      ON CONFLICT DO NOTHING
-      RETURNING *),
-    ev AS (
-      INSERT INTO profile_events (base_id, profile_id, actor, action, changes, source)
-      SELECT ${b}, i.id, ${plan.actor}, 'created',
-        jsonb_strip_nulls(${createdChanges}) || CASE WHEN cardinality(i.tags) > 0 THEN jsonb_build_object('tags', to_jsonb(i.tags)) ELSE '{}' END,
-        ${sourceExpr(plan)}
-      FROM i JOIN kt_write s ON s.target = i.id)
-    SELECT count(*)::int AS n FROM i`.execute(db);
-  if (inserted.rows[0]!.n === Number(assigned.numAffectedRows)) return;
+  const inserted = await insertStaged(db, plan, mapped, { table: 'profiles', where: sql`s.round = ${round} AND s.outcome = 'created'`, onConflict: true });
+  if (inserted === Number(assigned.numAffectedRows)) return;
   // Rows another transaction beat to a phone or card (probed by id: the staged rows' statistics are stale by now).
   await sql`
     UPDATE kt_write s SET outcome = CASE WHEN s.conflicts >= 1 THEN 'failed' END,

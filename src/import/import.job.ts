@@ -1,0 +1,520 @@
+// The import job (issue 4, issue 10): reads the uploaded file in batches, prepares each row (mapping,
+// normalization, repeats inside the file) and hands the rows to the one profile writer. Three ways:
+//  * incremental: each batch in one transaction with its progress; a killed job resumes after the last
+//    committed line; Node prepares the next batch while PostgreSQL applies this one;
+//  * bulk, for a large file into an empty base: the rows that need nothing from the base (members, no
+//    repeats) are loaded into a bare table, its indexes built in two sessions, and it becomes the base's
+//    partition; then the rest (repeats, email-only rows) go through the incremental way;
+//  * dry run: the incremental way in one transaction that is rolled back.
+// The accounting created + updated + unchanged + failed = rows read holds at every commit.
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { sql } from 'kysely';
+import { getBase } from '../bases/bases.repo.ts';
+import { loadConfig } from '../config.ts';
+import type { Conn, Db, Trx } from '../db/db.ts';
+import { listFields } from '../fields/fields.repo.ts';
+import type { FieldDef } from '../fields/fields.schema.ts';
+import { STANDARD_FIELDS } from '../fields/standard.ts';
+import { pgCode } from '../http/errors.ts';
+import type { Lang } from '../i18n/messages.ts';
+import * as jobsRepo from '../jobs/jobs.repo.ts';
+import { JobStopped, registerJobHandler, type JobRun, type Progress } from '../jobs/jobs.service.ts';
+import * as profilesRepo from '../profiles/profiles.repo.ts';
+import { loadNew, WRITE_COLUMNS, writeProfiles, type Mode, type Policy, type WriteFailure, type WritePlan, type WriteRow } from '../profiles/profiles.write.ts';
+import type { CsvRow } from './csv.ts';
+import { filePath, openFile, type OpenedFile, type Source } from './import.files.ts';
+import * as repo from './import.repo.ts';
+import type { ImportRecord, RowFailure } from './import.repo.ts';
+import { applyMapping, type Mapping } from './mapping.ts';
+
+export interface ImportSettings {
+  mapping: Mapping;
+  mode: Mode;
+  /** Per target ('phone', 'fields.score', …): overwrite (default), fill only if empty, or skip on existing profiles. */
+  policy: Record<string, Policy>;
+  /** Rows of the file with the same phone, card or subscriber email: combined into one profile, or reported as failed. */
+  duplicates: 'merge' | 'report';
+  tagIds: number[];
+  segmentId: number | null;
+  dryRun: boolean;
+  /** The language of the reasons in the error file. */
+  lang: Lang;
+}
+
+type ImportRow = ImportRecord;
+
+const COLUMN_OF: ReadonlyMap<string, string> = new Map(STANDARD_FIELDS.filter((f) => WRITE_COLUMNS.includes(f.column)).map((f) => [f.key, f.column]));
+
+// ---------------------------------------------------------------------------
+// rows: mapping applied, identity decided, repeats found
+// ---------------------------------------------------------------------------
+
+/** Keys of the rows seen so far in the file: phone (as a number), card, subscriber email -> first line. */
+interface Seen {
+  phone: Map<number, number>;
+  card: Map<string, number>;
+  email: Map<string, number>;
+}
+
+interface RowContext {
+  region: string;
+  defs: FieldDef[];
+  /** Required fields without a default. */
+  required: FieldDef[];
+  /** Custom field labels in the import's language, for the error file. */
+  labels: Map<string, string>;
+  settings: ImportSettings;
+  headers: string[];
+  seen: Seen;
+}
+
+type Prepared = { ok: true; row: WriteRow; tagNames: string[] | null } | { ok: false; failure: RowFailure };
+
+const phoneKey = (p: string) => Number(p.slice(1));
+
+function prepareRow(r: CsvRow, ctx: RowContext): Prepared {
+  const { input, errors } = applyMapping(r.cells, ctx.settings.mapping, { region: ctx.region, customFields: ctx.defs });
+  const fail = (errs: RowFailure['errors']): Prepared => ({ ok: false, failure: { line: r.line, errors: errs } });
+  if (errors.length) return fail(errors.map((e) => ({ key: e.key, ...(e.params ? { params: e.params } : {}), column: ctx.headers[e.column] ?? `#${e.column + 1}` })));
+  const phone = (input.phone as string | undefined) ?? null;
+  const card = (input.cardNumber as string | undefined) ?? null;
+  const email = (input.email as string | undefined) ?? null;
+  if (!phone && !card && !email) return fail([{ key: 'import_no_identity' }]);
+  const kind = phone || card ? 'member' : 'subscriber';
+  if (input.kind === 'member' && kind === 'subscriber') return fail([{ key: 'member_needs_identity' }]);
+  if (input.kind === 'subscriber' && kind === 'member') return fail([{ key: 'subscriber_only_email' }]);
+
+  // Repeats inside the file, by the keys that identify a client.
+  const pk = phone ? phoneKey(phone) : null;
+  const ek = kind === 'subscriber' ? email : null;
+  const firsts = [pk !== null ? ctx.seen.phone.get(pk) : undefined, card ? ctx.seen.card.get(card) : undefined, ek ? ctx.seen.email.get(ek) : undefined].filter(
+    (x): x is number => x !== undefined,
+  );
+  const dupFirst = firsts.length ? Math.min(...firsts) : null;
+  if (dupFirst !== null && ctx.settings.duplicates === 'report') return fail([{ key: 'import_duplicate', params: { line: dupFirst } }]);
+  if (pk !== null && !ctx.seen.phone.has(pk)) ctx.seen.phone.set(pk, r.line);
+  if (card && !ctx.seen.card.has(card)) ctx.seen.card.set(card.slice(), r.line);
+  if (ek && !ctx.seen.email.has(ek)) ctx.seen.email.set(ek.slice(), r.line);
+
+  const row: WriteRow = { line: r.line, kind, values: {}, dupFirst };
+  for (const [key, v] of Object.entries(input)) {
+    const c = COLUMN_OF.get(key);
+    if (c) row.values[c] = v as string;
+  }
+  const custom = (input.fields ?? {}) as Record<string, unknown>;
+  for (const [key, v] of Object.entries(custom)) {
+    const policy = ctx.settings.policy[`fields.${key}`] ?? 'overwrite';
+    const slot = policy === 'overwrite' ? 'fOver' : policy === 'fill' ? 'fFill' : 'fCreate';
+    (row[slot] ??= {})[key] = v;
+  }
+  const missing = ctx.required.filter((d) => custom[d.key] === undefined).map((d) => d.key);
+  if (missing.length) row.missing = missing;
+  if (ctx.settings.tagIds.length) row.tagsAdd = [...ctx.settings.tagIds];
+  const tagNames = Array.isArray(input.tags) ? (input.tags as string[]) : null;
+  return { ok: true, row, tagNames };
+}
+
+/** Tag names from a tags column: existing tags by name (case-insensitive), the rest created. */
+async function resolveTags(trx: Conn, baseId: number, prepared: Prepared[]): Promise<void> {
+  const names = new Map<string, string>();
+  for (const p of prepared) if (p.ok && p.tagNames) for (const n of p.tagNames) names.set(n.trim().toLowerCase(), n.trim());
+  if (!names.size) return;
+  const list = [...names.values()].filter((n) => n.length > 0 && n.length <= 100);
+  await sql`INSERT INTO tags (base_id, name) SELECT ${baseId}, n FROM unnest(${list}::text[]) AS n ON CONFLICT DO NOTHING`.execute(trx);
+  const rows = await sql<{ id: number; k: string }>`SELECT id, lower(btrim(name)) AS k FROM tags WHERE base_id = ${baseId} AND lower(btrim(name)) = ANY(${[...names.keys()]}::text[])`.execute(trx);
+  const ids = new Map(rows.rows.map((r) => [r.k, r.id]));
+  for (const p of prepared) {
+    if (!p.ok || !p.tagNames) continue;
+    const got = p.tagNames.map((n) => ids.get(n.trim().toLowerCase())).filter((x): x is number => x !== undefined);
+    p.row.tagsAdd = [...new Set([...(p.row.tagsAdd ?? []), ...got])].sort((a, b) => a - b);
+  }
+}
+
+function planOf(imp: ImportRow, settings: ImportSettings, defs: FieldDef[], actor: string): WritePlan {
+  const columns: WritePlan['columns'] = {};
+  const customKeys: string[] = [];
+  for (const target of settings.mapping.columns) {
+    if (!target) continue;
+    if (target.startsWith('fields.')) customKeys.push(target.slice('fields.'.length));
+    const keys = target === 'fullName' ? ['lastName', 'firstName', 'middleName'] : [target];
+    for (const k of keys) {
+      const c = COLUMN_OF.get(k);
+      if (c) columns[c] = settings.policy[k] ?? (target === 'fullName' ? settings.policy.fullName : undefined) ?? 'overwrite';
+    }
+  }
+  const defaults = Object.fromEntries(defs.filter((d) => d.default !== null).map((d) => [d.key, d.default]));
+  const keys = [...new Set([...customKeys, ...Object.keys(defaults)])];
+  return {
+    baseId: imp.base_id,
+    actor,
+    mode: settings.mode,
+    columns,
+    customKeys: keys,
+    defaults,
+    regSource: 'import',
+    source: { import: imp.id },
+    freeLists: keys.filter((k) => defs.some((d) => d.key === k && d.type === 'list' && d.listMode === 'free')),
+    segmentId: settings.segmentId,
+  };
+}
+
+/** Why the writer refused a row, as the error file says it. */
+function failureOf(line: number, f: WriteFailure, labels: Map<string, string>): RowFailure {
+  const one = (key: RowFailure['errors'][number]['key'], params?: Record<string, string | number>): RowFailure => ({ line, errors: [{ key, ...(params ? { params } : {}) }] });
+  switch (f.code) {
+    case 'exists':
+      return one('import_exists', { id: f.id });
+    case 'not_found':
+      return one('import_not_found');
+    case 'required':
+      return one('import_required_missing', { fields: f.fields.map((k) => labels.get(k) ?? k).join(', ') });
+    case 'taken':
+      return one(f.field === 'phone' ? 'import_conflict_phone' : 'import_conflict_card', { value: f.value, id: f.id });
+    case 'kind':
+      return one(f.key);
+    case 'conflict':
+      return one('import_row_rejected', { reason: 'conflict' });
+  }
+}
+
+interface BatchOutcome {
+  rows: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+}
+
+/**
+ * Applies one batch of file rows in the caller's transaction: set-based; if a statement
+ * fails unexpectedly, the batch is applied again row by row so only the bad rows fail.
+ */
+async function applyRows(trx: Trx, imp: ImportRow, plan: WritePlan, rows: CsvRow[], prepared: Prepared[], labels: Map<string, string>): Promise<BatchOutcome> {
+  await resolveTags(trx, imp.base_id, prepared);
+  const staged = prepared.filter((p): p is Extract<Prepared, { ok: true }> => p.ok);
+  const failures: RowFailure[] = prepared.filter((p): p is Extract<Prepared, { ok: false }> => !p.ok).map((p) => p.failure);
+  const res = { created: 0, updated: 0, unchanged: 0 };
+  const take = (r: Awaited<ReturnType<typeof writeProfiles>>) => {
+    res.created += r.created;
+    res.updated += r.updated;
+    res.unchanged += r.unchanged;
+    for (const o of r.outcomes) if (o.failure) failures.push(failureOf(o.line, o.failure, labels));
+  };
+  await sql`SAVEPOINT kt_import_batch`.execute(trx);
+  try {
+    take(await writeProfiles(trx, plan, staged.map((p) => p.row)));
+  } catch (e) {
+    if (pgCode(e) === '40P01' || pgCode(e) === '40001') throw e;
+    await sql`ROLLBACK TO SAVEPOINT kt_import_batch`.execute(trx);
+    for (const p of staged) {
+      await sql`SAVEPOINT kt_import_row`.execute(trx);
+      try {
+        take(await writeProfiles(trx, plan, [p.row]));
+      } catch (rowErr) {
+        if (pgCode(rowErr) === '40P01' || pgCode(rowErr) === '40001') throw rowErr;
+        await sql`ROLLBACK TO SAVEPOINT kt_import_row`.execute(trx);
+        const reason = (rowErr as { constraint?: string }).constraint ?? (rowErr as Error).message.slice(0, 200);
+        failures.push({ line: p.row.line, errors: [{ key: 'import_row_rejected', params: { reason } }] });
+      }
+    }
+  }
+  const cells = new Map(rows.map((r) => [r.line, r.cells]));
+  await repo.insertErrors(trx, imp.base_id, imp.id, failures.map((f) => ({ line: f.line, cells: cells.get(f.line) ?? [], errors: f.errors })));
+  return { rows: rows.length, ...res, failed: failures.length };
+}
+
+// ---------------------------------------------------------------------------
+// the job
+// ---------------------------------------------------------------------------
+
+export interface ImportProgress extends Progress {
+  /** The last file line committed (of the incremental way). */
+  line: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  rowsPerSecond: number;
+  etaSeconds: number | null;
+  /** The bulk way: loading the bare table, building its indexes, attached (the rest then goes incrementally). */
+  phase?: 'load' | 'indexing' | 'attached';
+}
+
+const ZERO = { line: 0, created: 0, updated: 0, unchanged: 0, failed: 0, rowsPerSecond: 0, etaSeconds: null };
+
+/** Read when each import starts (the tests change them between imports); a bad value already stopped the start. */
+export function importBatchSize(): number {
+  return loadConfig().importBatchSize;
+}
+
+/** A row the bulk way loads: a member (phone or card) that repeats no earlier row of the file. */
+const loadable = (p: Prepared): p is Extract<Prepared, { ok: true }> => p.ok && p.row.kind === 'member' && (p.row.dupFirst ?? null) === null;
+
+async function importJob(run: JobRun): Promise<unknown> {
+  const { importId } = run.params as { importId: number };
+  const imp = await run.db.selectFrom('imports').selectAll().where('id', '=', importId).executeTakeFirstOrThrow();
+  const settings = imp.settings as ImportSettings;
+  const base = (await getBase(run.db, imp.base_id))!;
+  const defs = await listFields(run.db, imp.base_id);
+  const plan = planOf(imp, settings, defs, run.actor);
+  const newContext = (): RowContext => ({
+    region: base.phone_region,
+    defs,
+    required: defs.filter((d) => d.required && d.default === null),
+    labels: new Map(defs.map((d) => [d.key, d.label[settings.lang] || d.key])),
+    settings,
+    headers: imp.headers,
+    seen: { phone: new Map(), card: new Map(), email: new Map() },
+  });
+  let ctx = newContext();
+  if (!imp.started_at) await run.db.updateTable('imports').set({ started_at: new Date() }).where('id', '=', imp.id).execute();
+  let file = await openFile(filePath(run.dataDir, imp), imp.format, imp.source as Source);
+  const size = imp.file_size;
+  let progress = { ...ZERO, ...run.progress } as ImportProgress;
+  if (settings.dryRun) progress = { ...progress, ...ZERO, done: 0 };
+  const t0 = Date.now();
+  const done0 = progress.done;
+  /** After the bulk load the rest of the file is known: the total is then fixed. */
+  let fixedTotal: number | null = null;
+  const next = (p: ImportProgress, o: BatchOutcome, lastLine: number): ImportProgress => {
+    const done = p.done + o.rows;
+    const secs = (Date.now() - t0) / 1000;
+    const rate = secs > 0 ? (done - done0) / secs : 0;
+    const read = file.bytesRead();
+    const total = fixedTotal ?? (read > 0 ? Math.max(done, Math.round((done * size) / Math.min(read, size))) : done);
+    return {
+      ...p,
+      done,
+      total,
+      line: lastLine,
+      created: p.created + o.created,
+      updated: p.updated + o.updated,
+      unchanged: p.unchanged + o.unchanged,
+      failed: p.failed + o.failed,
+      rowsPerSecond: Math.round(rate),
+      etaSeconds: rate > 0 ? Math.max(0, Math.round((total - done) / rate)) : null,
+    };
+  };
+
+  const batchSize = importBatchSize();
+  const commitBatch = async (rows: CsvRow[], prepared: Prepared[]) => {
+    const last = rows[rows.length - 1]!.line;
+    progress = await run.batch(async (trx, saved) => {
+      const o = await applyRows(trx, imp, plan, rows, prepared, ctx.labels);
+      await repo.addCounts(trx, imp.id, o);
+      return next({ ...ZERO, ...saved } as ImportProgress, o, last);
+    }) as ImportProgress;
+  };
+
+  /** The incremental way over the file's rows `take` keeps (after a bulk load: the rows it left). */
+  const incremental = async (take: (p: Prepared) => boolean) => {
+    // Node reads and prepares the next batch while PostgreSQL applies this one: one batch in flight.
+    let inflight: Promise<void> = Promise.resolve();
+    let pending: CsvRow[] = [];
+    let prepared: Prepared[] = [];
+    const send = async () => {
+      const [rows, ready] = [pending, prepared];
+      [pending, prepared] = [[], []];
+      await inflight;
+      inflight = commitBatch(rows, ready);
+      inflight.catch(() => undefined); // awaited below; not unhandled meanwhile
+    };
+    for await (const chunk of file.batches) {
+      for (const r of chunk) {
+        const p = prepareRow(r, ctx);
+        // Resuming: rows committed before the crash only rebuild the map of repeats.
+        if (r.line <= progress.line || !take(p)) continue;
+        pending.push(r);
+        prepared.push(p);
+        if (pending.length >= batchSize) await send();
+      }
+    }
+    if (pending.length) await send();
+    await inflight;
+  };
+
+  const pass = (): Pass => ({ run, imp, plan, ctx, file, batchSize, advance: (o, last) => (progress = next(progress, o, last)) });
+  try {
+    if (settings.dryRun) {
+      await dryRun(pass(), () => progress);
+    } else {
+      const bulk =
+        progress.phase === 'attached' ||
+        ((progress.phase === 'load' || progress.phase === 'indexing' || progress.done === 0) &&
+          size >= loadConfig().importBulkMinBytes &&
+          (await profilesRepo.isEmptyBase(run.db, imp.base_id)));
+      if (bulk && progress.phase !== 'attached') {
+        const loaded = await bulkLoad(pass());
+        fixedTotal = progress.done + loaded.rest;
+        progress = { ...progress, total: fixedTotal, line: 0, phase: 'attached' };
+        await run.db.transaction().execute(async (trx) => {
+          await profilesRepo.attachLoaded(trx, imp.base_id);
+          await jobsRepo.saveProgress(trx, run.id, progress);
+        });
+        await profilesRepo.refreshStatistics(run.db, imp.base_id);
+        if (loaded.cancelled) throw new JobStopped('cancelled');
+        // The rows the load left: read the file again from its start.
+        await file.close();
+        file = await openFile(filePath(run.dataDir, imp), imp.format, imp.source as Source);
+        ctx = newContext();
+      }
+      if (bulk) fixedTotal ??= progress.total;
+      await incremental(bulk ? (p) => p.ok && !loadable(p) : () => true);
+    }
+  } finally {
+    await file.close();
+  }
+  const finished = await run.db
+    .updateTable('imports')
+    .set({ finished_at: new Date() })
+    .where('id', '=', imp.id)
+    .returning(['rows', 'created', 'updated', 'unchanged', 'failed'])
+    .executeTakeFirstOrThrow();
+  return { ...finished, dryRun: settings.dryRun };
+}
+
+/** One pass over the import's file, as the bulk load and the dry run make it. */
+interface Pass {
+  run: JobRun;
+  imp: ImportRow;
+  plan: WritePlan;
+  ctx: RowContext;
+  file: OpenedFile;
+  batchSize: number;
+  advance: (o: BatchOutcome, lastLine: number) => ImportProgress;
+}
+
+/** Hands the file's rows to `flush` in batches of the pass's size; stops early once `stop` says so. */
+async function inBatches(pass: Pass, flush: (rows: CsvRow[]) => Promise<void>, stop: () => boolean = () => false): Promise<void> {
+  let pending: CsvRow[] = [];
+  for await (const chunk of pass.file.batches) {
+    for (const r of chunk) {
+      pending.push(r);
+      if (pending.length >= pass.batchSize) {
+        await flush(pending);
+        pending = [];
+        if (stop()) return;
+      }
+    }
+  }
+  if (pending.length) await flush(pending);
+}
+
+/**
+ * The bulk way's load (issue 10): in one transaction, a bare table (profiles_l<base>) gets every member
+ * row that repeats no earlier row, through the one writer's loadNew; rows that fail their checks go to
+ * the error file as usual; the others (repeats, email-only rows) are left for the incremental way.
+ * Then the table's indexes are built, two at a time; the caller attaches it. A load killed halfway
+ * starts over (what it wrote is undone first); a cancelled one keeps what it loaded.
+ */
+async function bulkLoad(pass: Pass): Promise<{ rest: number; cancelled: boolean }> {
+  const { run, imp, plan, ctx, file, advance } = pass;
+  const b = imp.base_id;
+  await run.db.transaction().execute(async (trx) => {
+    await profilesRepo.dropLoadTable(trx, b);
+    await sql`DELETE FROM profile_events WHERE base_id = ${b} AND source @> ${JSON.stringify({ import: imp.id })}::jsonb`.execute(trx);
+    await sql`DELETE FROM import_errors WHERE base_id = ${b} AND import_id = ${imp.id}`.execute(trx);
+    await trx.updateTable('imports').set({ rows: 0, created: 0, updated: 0, unchanged: 0, failed: 0 }).where('id', '=', imp.id).execute();
+    await jobsRepo.saveProgress(trx, run.id, { ...ZERO, done: 0, total: 0, phase: 'load' } satisfies ImportProgress);
+  });
+  let rest = 0;
+  let cancelled = false;
+  await run.db.transaction().execute(async (trx) => {
+    await profilesRepo.createLoadTable(trx, b);
+    const flush = async (rows: CsvRow[]) => {
+      const prepared = rows.map((r) => prepareRow(r, ctx));
+      const load = prepared.filter(loadable);
+      const failures = prepared.flatMap((p) => (p.ok ? [] : [p.failure]));
+      rest += prepared.length - load.length - failures.length;
+      await resolveTags(trx, b, load);
+      const created = await loadNew(trx, plan, load.map((p) => p.row), profilesRepo.loadTable(b));
+      const cells = new Map(rows.map((r) => [r.line, r.cells]));
+      await repo.insertErrors(trx, b, imp.id, failures.map((f) => ({ line: f.line, cells: cells.get(f.line) ?? [], errors: f.errors })));
+      const o: BatchOutcome = { rows: load.length + failures.length, created, updated: 0, unchanged: 0, failed: failures.length };
+      await repo.addCounts(trx, imp.id, o);
+      const p = advance(o, 0);
+      if ((await jobsRepo.getJob(run.db, run.id))?.status === 'cancelled') cancelled = true;
+      await jobsRepo.saveProgress(run.db, run.id, { ...p, phase: 'load' });
+    };
+    await inBatches(pass, flush, () => cancelled);
+  });
+  await jobsRepo.saveProgress(run.db, run.id, { ...advance({ rows: 0, created: 0, updated: 0, unchanged: 0, failed: 0 }, 0), phase: 'indexing' });
+  const queue = await profilesRepo.loadIndexStatements(run.db, b);
+  await Promise.all(
+    [0, 1].map(async () => {
+      for (let stmt = queue.shift(); stmt; stmt = queue.shift()) {
+        const s = stmt;
+        await run.db.transaction().execute(async (trx) => {
+          await sql`SET LOCAL maintenance_work_mem = '256MB'`.execute(trx);
+          await sql.raw(s).execute(trx);
+        });
+      }
+    }),
+  );
+  return { rest, cancelled };
+}
+
+class DryRunDone extends Error {}
+
+/**
+ * A dry run applies every batch exactly as the import would, in one transaction that is
+ * rolled back at the end: the counts are what the import would report. Progress goes
+ * through the job row outside that transaction; a killed dry run starts over.
+ */
+async function dryRun(pass: Pass, current: () => ImportProgress): Promise<void> {
+  const { run, imp, plan, ctx, advance } = pass;
+  const totals: BatchOutcome = { rows: 0, created: 0, updated: 0, unchanged: 0, failed: 0 };
+  // The failed rows outlive the rollback through a spool file, not memory (a file where every row
+  // fails would otherwise sit whole in this process).
+  const spoolDir = path.join(run.dataDir, 'files', 'tmp');
+  fs.mkdirSync(spoolDir, { recursive: true });
+  const spool = path.join(spoolDir, `dry-run-${imp.id}-${process.pid}.ndjson`);
+  const out = fs.createWriteStream(spool);
+  const write = (line: string) => (out.write(line) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
+  try {
+    await run.db.transaction().execute(async (trx) => {
+      const flush = async (rows: CsvRow[]) => {
+        const prepared = rows.map((r) => prepareRow(r, ctx));
+        const o = await applyRows(trx, imp, plan, rows, prepared, ctx.labels);
+        for (const k of Object.keys(totals) as (keyof BatchOutcome)[]) totals[k] += o[k];
+        const p = advance(o, rows[rows.length - 1]!.line);
+        const job = await jobsRepo.getJob(run.db, run.id);
+        if (job?.status === 'cancelled') throw new JobStopped('cancelled');
+        await jobsRepo.saveProgress(run.db, run.id, p);
+      };
+      await inBatches(pass, flush);
+      // The error file of a dry run is kept: it shows which rows would fail.
+      for await (const page of repo.errorRows(trx, imp.base_id, imp.id)) await write(page.map((r) => JSON.stringify(r) + '\n').join(''));
+      throw new DryRunDone();
+    });
+  } catch (e) {
+    if (!(e instanceof DryRunDone)) {
+      out.destroy();
+      fs.rmSync(spool, { force: true });
+      throw e;
+    }
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  try {
+    await run.db.transaction().execute(async (trx) => {
+      let page: { line: number; cells: string[]; errors: unknown }[] = [];
+      for await (const line of readline.createInterface({ input: fs.createReadStream(spool), crlfDelay: Infinity })) {
+        if (!line) continue;
+        page.push(JSON.parse(line) as (typeof page)[number]);
+        if (page.length >= 5000) {
+          await repo.insertErrors(trx, imp.base_id, imp.id, page);
+          page = [];
+        }
+      }
+      await repo.insertErrors(trx, imp.base_id, imp.id, page);
+      await repo.addCounts(trx, imp.id, totals);
+      await jobsRepo.saveProgress(trx, run.id, current());
+    });
+  } finally {
+    fs.rmSync(spool, { force: true });
+  }
+}
+
+registerJobHandler('import', importJob);
