@@ -19,7 +19,7 @@ import { registerFieldRoutes } from './fields/fields.routes.ts';
 import { registerFindRoutes } from './find/find.routes.ts';
 import { setFacetMode } from './find/find.service.ts';
 import { registerHealthRoutes } from './http/health.routes.ts';
-import { AppError } from './http/errors.ts';
+import { AppError } from './errors/errors.ts';
 import { registerJobRoutes } from './jobs/jobs.routes.ts';
 import { sendProblem } from './http/problem.ts';
 import type { Api, AppContext } from './http/types.ts';

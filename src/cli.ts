@@ -10,7 +10,7 @@ import { registerImportCommand } from './import/import.cli.ts';
 import { remote, remoteErrorText, remoteTarget } from './cli/remote.ts';
 import { exportToFile } from './export/export.service.ts';
 import { ApiError } from './client/client.ts';
-import { AppError } from './http/errors.ts';
+import { AppError } from './errors/errors.ts';
 import { renderProblem } from './http/problem.ts';
 import type { Lang } from './i18n/messages.ts';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError, notFound } from '../http/errors.ts';
+import { AppError, notFound } from '../errors/errors.ts';
 import { principalOf, type Api, type AppContext } from '../http/types.ts';
 import * as repo from './auth.repo.ts';
 import * as auth from './auth.service.ts';

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Db } from '../db/db.ts';
-import { AppError, FieldErrors, notFound } from '../http/errors.ts';
+import { AppError, FieldErrors, notFound } from '../errors/errors.ts';
 import * as repo from './auth.repo.ts';
 import type { Principal } from './permissions.ts';
 

@@ -5,7 +5,7 @@ import { isSupportedCountry } from 'libphonenumber-js';
 import type { Db } from '../db/db.ts';
 import { dropFacetIndex } from '../find/facets.ts';
 import type { BaseRow } from '../db/schema.ts';
-import { AppError, FieldErrors, notFound, pgCode } from '../http/errors.ts';
+import { AppError, FieldErrors, notFound, fromDb } from '../errors/errors.ts';
 import { normalizeEmail } from '../profiles/normalize.ts';
 import * as repo from './bases.repo.ts';
 import type { BaseCreateBody, BaseOut, BaseUpdateBody } from './bases.schema.ts';
@@ -65,11 +65,7 @@ function toColumns(b: Update, errs: FieldErrors) {
 }
 
 function nameConflict(e: unknown, name: string | undefined): never {
-  if (pgCode(e) === '23505') {
-    throw new AppError('conflict', { detail: 'conflict.name', params: { value: name ?? '' }, errors: [{ field: 'name', key: 'conflict.name', params: { value: name ?? '' } }] });
-  }
-  if (pgCode(e) === '23514') throw new AppError('validation_failed', { errors: [{ field: 'cards', key: 'invalid_format' }] });
-  throw e;
+  throw fromDb(e, { value: name ?? '' });
 }
 
 /** What a new base gets when the body says nothing (the column defaults). */

@@ -13,7 +13,7 @@ import { coerceValue } from '../fields/fields.service.ts';
 import { STANDARD_FIELDS, type StandardField } from '../fields/standard.ts';
 import { compileQuery, type Query } from '../find/filter.ts';
 import { compileContext, idsSql, viewerOf } from '../find/find.service.ts';
-import { AppError, FieldErrors, invalidField, notFound } from '../http/errors.ts';
+import { AppError, FieldErrors, invalidField, notFound } from '../errors/errors.ts';
 import * as jobsRepo from '../jobs/jobs.repo.ts';
 import { registerJobHandler, type JobRun, type Progress } from '../jobs/jobs.service.ts';
 import { normalizeStandard } from '../profiles/profiles.service.ts';

@@ -25,7 +25,7 @@ import { listFields } from '../fields/fields.repo.ts';
 import { STANDARD_FIELDS, type StandardField } from '../fields/standard.ts';
 import { compileQuery, type FilterNode, type Query } from '../find/filter.ts';
 import { compileContext, countSql, type Viewer } from '../find/find.service.ts';
-import { AppError, FieldErrors } from '../http/errors.ts';
+import { AppError, FieldErrors } from '../errors/errors.ts';
 import type { Lang } from '../i18n/messages.ts';
 import { registerJobHandler, type JobRun } from '../jobs/jobs.service.ts';
 import * as jobsRepo from '../jobs/jobs.repo.ts';

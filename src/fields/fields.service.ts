@@ -1,8 +1,8 @@
 import type { z } from 'zod';
 import { getBase } from '../bases/bases.repo.ts';
 import type { Db } from '../db/db.ts';
-import { AppError, FieldErrors, invalidField, notFound, pgCode } from '../http/errors.ts';
-import type { MessageKey, MessageParams } from '../http/errors.ts';
+import { AppError, FieldErrors, invalidField, notFound, fromDb } from '../errors/errors.ts';
+import type { MessageKey, MessageParams } from '../errors/errors.ts';
 import { normalizeIp, parseDate } from '../profiles/normalize.ts';
 import * as repo from './fields.repo.ts';
 import type { CustomValue, FieldCreateBody, FieldDef, FieldOut, FieldUpdateBody } from './fields.schema.ts';
@@ -155,8 +155,7 @@ export async function createField(db: Db, baseId: number, body: z.infer<typeof F
   try {
     await repo.insertField(db, baseId, def);
   } catch (e) {
-    if (pgCode(e) === '23505') throw new AppError('conflict', { detail: 'conflict.key', params: { value: body.key }, errors: [{ field: 'key', key: 'conflict.key', params: { value: body.key } }] });
-    throw e;
+    throw fromDb(e, { value: body.key });
   }
   return customToOut(def);
 }

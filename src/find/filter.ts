@@ -3,7 +3,7 @@
 // both one SQL predicate with bound parameters and a JS predicate over a row
 // with the same meaning: the SQL runs, the JS twin lets tests check the SQL.
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
-import { FieldErrors, type MessageKey, type MessageParams } from '../http/errors.ts';
+import { FieldErrors, type MessageKey, type MessageParams } from '../errors/errors.ts';
 import { normalizeCardNumber, normalizeEmail, normalizeIp, normalizePhone, parseDate } from '../profiles/normalize.ts';
 import { OPS_BY_TYPE, type FilterField, type Row } from './filter.fields.ts';
 

@@ -6,7 +6,7 @@ import type { FieldRow, ProfileRow } from '../db/schema.ts';
 import type { Principal } from '../auth/permissions.ts';
 import { phoneRegion } from '../bases/bases.service.ts';
 import { toFieldDef } from '../fields/fields.repo.ts';
-import { FieldErrors, invalidField, notFound, pgCode } from '../http/errors.ts';
+import { FieldErrors, invalidField, notFound, isBadValue } from '../errors/errors.ts';
 import { toProfile } from '../profiles/profiles.service.ts';
 import type { Profile } from '../profiles/profiles.schema.ts';
 import { compileList, compileQuery, compileSearch, LIMITS, parseList, searchTerms, type Compiled, type CompileContext, type Query, type SegmentInfo } from './filter.ts';
@@ -314,7 +314,7 @@ async function pageRows(db: Db, baseId: number, where: RawBuilder<SqlBool>, p: P
     return r.rows;
   } catch (e) {
     // a cursor edited by hand: its values do not read as the sort columns' types
-    if (p.cursor && pgCode(e)?.startsWith('22')) throw invalidField('cursor', 'invalid_format');
+    if (p.cursor && isBadValue(e)) throw invalidField('cursor', 'invalid_format');
     throw e;
   }
 }

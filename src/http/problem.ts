@@ -3,7 +3,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isMessageKey, pickLang, t, type Lang, type MessageKey } from '../i18n/messages.ts';
-import { AppError, pgCode, type ErrorCode, type FieldError } from './errors.ts';
+import { AppError, isRetryable, type ErrorCode, type FieldError } from '../errors/errors.ts';
 
 const STATUS: Record<ErrorCode, number> = {
   validation_failed: 400,
@@ -127,7 +127,7 @@ export function toAppError(error: unknown, bodyLimit: number, contentType = ''):
       return new AppError('bad_request', { detail: 'bad_request.content_type', params: { type: contentType.split(';')[0]!.trim().slice(0, 100) || '-' } });
   }
   if (error instanceof SyntaxError && fe.statusCode === 400) return new AppError('bad_request', { detail: 'bad_request.json' });
-  if (pgCode(error) === '40001' || pgCode(error) === '40P01') return new AppError('conflict', { detail: 'conflict.base_changed' });
+  if (isRetryable(error)) return new AppError('conflict', { detail: 'conflict.base_changed' });
   if (typeof fe?.statusCode === 'number' && fe.statusCode === 413) {
     return new AppError('payload_too_large', { detail: 'payload_too_large', params: { limit: bodyLimit } });
   }

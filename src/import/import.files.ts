@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Transform } from 'node:stream';
-import { AppError } from '../http/errors.ts';
+import { AppError } from '../errors/errors.ts';
 import { CsvError, readHead, type CsvRow, type Delimiter, type Encoding } from './csv.ts';
 import { readXlsxBatches, XlsxError } from './xlsx.ts';
 

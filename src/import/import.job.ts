@@ -13,11 +13,11 @@ import readline from 'node:readline';
 import { sql } from 'kysely';
 import { getBase } from '../bases/bases.repo.ts';
 import { loadConfig } from '../config.ts';
-import type { Conn, Db, Trx } from '../db/db.ts';
+import type { Conn, Trx } from '../db/db.ts';
 import { listFields } from '../fields/fields.repo.ts';
 import type { FieldDef } from '../fields/fields.schema.ts';
 import { STANDARD_FIELDS } from '../fields/standard.ts';
-import { pgCode } from '../http/errors.ts';
+import { isRetryable } from '../errors/errors.ts';
 import type { Lang } from '../i18n/messages.ts';
 import * as jobsRepo from '../jobs/jobs.repo.ts';
 import { JobStopped, registerJobHandler, type JobRun, type Progress } from '../jobs/jobs.service.ts';
@@ -206,14 +206,14 @@ async function applyRows(trx: Trx, imp: ImportRow, plan: WritePlan, rows: CsvRow
   try {
     take(await writeProfiles(trx, plan, staged.map((p) => p.row)));
   } catch (e) {
-    if (pgCode(e) === '40P01' || pgCode(e) === '40001') throw e;
+    if (isRetryable(e)) throw e;
     await sql`ROLLBACK TO SAVEPOINT kt_import_batch`.execute(trx);
     for (const p of staged) {
       await sql`SAVEPOINT kt_import_row`.execute(trx);
       try {
         take(await writeProfiles(trx, plan, [p.row]));
       } catch (rowErr) {
-        if (pgCode(rowErr) === '40P01' || pgCode(rowErr) === '40001') throw rowErr;
+        if (isRetryable(rowErr)) throw rowErr;
         await sql`ROLLBACK TO SAVEPOINT kt_import_row`.execute(trx);
         const reason = (rowErr as { constraint?: string }).constraint ?? (rowErr as Error).message.slice(0, 200);
         failures.push({ line: p.row.line, errors: [{ key: 'import_row_rejected', params: { reason } }] });
@@ -249,8 +249,9 @@ export function importBatchSize(): number {
   return loadConfig().importBatchSize;
 }
 
-/** A row the bulk way loads: a member (phone or card) that repeats no earlier row of the file. */
-const loadable = (p: Prepared): p is Extract<Prepared, { ok: true }> => p.ok && p.row.kind === 'member' && (p.row.dupFirst ?? null) === null;
+/** A row the bulk way loads: a member that repeats no earlier row and lacks no required field (it creates a profile, surely). */
+const loadable = (p: Prepared): p is Extract<Prepared, { ok: true }> =>
+  p.ok && p.row.kind === 'member' && (p.row.dupFirst ?? null) === null && !p.row.missing?.length;
 
 async function importJob(run: JobRun): Promise<unknown> {
   const { importId } = run.params as { importId: number };
@@ -308,28 +309,35 @@ async function importJob(run: JobRun): Promise<unknown> {
     }) as ImportProgress;
   };
 
-  /** The incremental way over the file's rows `take` keeps (after a bulk load: the rows it left). */
-  const incremental = async (take: (p: Prepared) => boolean) => {
+  /** The file's rows, prepared, that `take` keeps. */
+  async function* fromFile(take: (p: Prepared) => boolean): AsyncGenerator<[CsvRow, Prepared]> {
+    for await (const chunk of file.batches) {
+      for (const r of chunk) {
+        const p = prepareRow(r, ctx);
+        if (take(p)) yield [r, p];
+      }
+    }
+  }
+
+  /** The incremental way over `rows` (the file's; after a bulk load, the rows it left). */
+  const incremental = async (rows: AsyncIterable<[CsvRow, Prepared]>) => {
     // Node reads and prepares the next batch while PostgreSQL applies this one: one batch in flight.
     let inflight: Promise<void> = Promise.resolve();
     let pending: CsvRow[] = [];
     let prepared: Prepared[] = [];
     const send = async () => {
-      const [rows, ready] = [pending, prepared];
+      const [batch, ready] = [pending, prepared];
       [pending, prepared] = [[], []];
       await inflight;
-      inflight = commitBatch(rows, ready);
+      inflight = commitBatch(batch, ready);
       inflight.catch(() => undefined); // awaited below; not unhandled meanwhile
     };
-    for await (const chunk of file.batches) {
-      for (const r of chunk) {
-        const p = prepareRow(r, ctx);
-        // Resuming: rows committed before the crash only rebuild the map of repeats.
-        if (r.line <= progress.line || !take(p)) continue;
-        pending.push(r);
-        prepared.push(p);
-        if (pending.length >= batchSize) await send();
-      }
+    for await (const [r, p] of rows) {
+      // Resuming: rows committed before the crash only rebuilt the map of repeats.
+      if (r.line <= progress.line) continue;
+      pending.push(r);
+      prepared.push(p);
+      if (pending.length >= batchSize) await send();
     }
     if (pending.length) await send();
     await inflight;
@@ -344,24 +352,32 @@ async function importJob(run: JobRun): Promise<unknown> {
         progress.phase === 'attached' ||
         ((progress.phase === 'load' || progress.phase === 'indexing' || progress.done === 0) &&
           size >= loadConfig().importBulkMinBytes &&
+          settings.mode !== 'update' &&
           (await profilesRepo.isEmptyBase(run.db, imp.base_id)));
+      const rest = restFile(run, imp);
       if (bulk && progress.phase !== 'attached') {
-        const loaded = await bulkLoad(pass());
+        const loaded = await bulkLoad(pass(), rest);
         fixedTotal = progress.done + loaded.rest;
         progress = { ...progress, total: fixedTotal, line: 0, phase: 'attached' };
         await run.db.transaction().execute(async (trx) => {
           await profilesRepo.attachLoaded(trx, imp.base_id);
           await jobsRepo.saveProgress(trx, run.id, progress);
         });
-        await profilesRepo.refreshStatistics(run.db, imp.base_id);
+        // The partition's column statistics: without them the rows left to match are joined to the base by scanning it.
+        await profilesRepo.analyzeBase(run.db, imp.base_id);
         if (loaded.cancelled) throw new JobStopped('cancelled');
-        // The rows the load left: read the file again from its start.
+      }
+      if (bulk) fixedTotal ??= progress.total;
+      if (!bulk) await incremental(fromFile(() => true));
+      else if (fs.existsSync(rest)) await incremental(fromSpool<[CsvRow, Prepared]>(rest));
+      else {
+        // The rows the load left, its spool lost: read the file again from its start.
         await file.close();
         file = await openFile(filePath(run.dataDir, imp), imp.format, imp.source as Source);
         ctx = newContext();
+        await incremental(fromFile((p) => p.ok && !loadable(p)));
       }
-      if (bulk) fixedTotal ??= progress.total;
-      await incremental(bulk ? (p) => p.ok && !loadable(p) : () => true);
+      fs.rmSync(rest, { force: true });
     }
   } finally {
     await file.close();
@@ -373,6 +389,34 @@ async function importJob(run: JobRun): Promise<unknown> {
     .returning(['rows', 'created', 'updated', 'unchanged', 'failed'])
     .executeTakeFirstOrThrow();
   return { ...finished, dryRun: settings.dryRun };
+}
+
+/** Where a bulk load spools the rows it leaves for the incremental way. */
+const restFile = (run: JobRun, imp: ImportRow) => path.join(run.dataDir, 'files', 'tmp', `import-${imp.id}-rest.ndjson`);
+
+/** Newline-delimited JSON written to disk with backpressure (large files never sit in memory). */
+class Spool {
+  private readonly out: fs.WriteStream;
+  constructor(file: string) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.out = fs.createWriteStream(file);
+  }
+  write(value: unknown): Promise<void> {
+    return this.out.write(JSON.stringify(value) + '\n') ? Promise.resolve() : new Promise<void>((r) => this.out.once('drain', () => r()));
+  }
+  close(): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  }
+  destroy(): void {
+    this.out.destroy();
+  }
+}
+
+/** The values a spool holds, one per line. */
+async function* fromSpool<T>(file: string): AsyncGenerator<T> {
+  for await (const line of readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity })) {
+    if (line) yield JSON.parse(line) as T;
+  }
 }
 
 /** One pass over the import's file, as the bulk load and the dry run make it. */
@@ -409,8 +453,8 @@ async function inBatches(pass: Pass, flush: (rows: CsvRow[]) => Promise<void>, s
  * Then the table's indexes are built, two at a time; the caller attaches it. A load killed halfway
  * starts over (what it wrote is undone first); a cancelled one keeps what it loaded.
  */
-async function bulkLoad(pass: Pass): Promise<{ rest: number; cancelled: boolean }> {
-  const { run, imp, plan, ctx, file, advance } = pass;
+async function bulkLoad(pass: Pass, restPath: string): Promise<{ rest: number; cancelled: boolean }> {
+  const { run, imp, plan, ctx, advance } = pass;
   const b = imp.base_id;
   await run.db.transaction().execute(async (trx) => {
     await profilesRepo.dropLoadTable(trx, b);
@@ -421,25 +465,48 @@ async function bulkLoad(pass: Pass): Promise<{ rest: number; cancelled: boolean 
   });
   let rest = 0;
   let cancelled = false;
-  await run.db.transaction().execute(async (trx) => {
-    await profilesRepo.createLoadTable(trx, b);
-    const flush = async (rows: CsvRow[]) => {
-      const prepared = rows.map((r) => prepareRow(r, ctx));
-      const load = prepared.filter(loadable);
-      const failures = prepared.flatMap((p) => (p.ok ? [] : [p.failure]));
-      rest += prepared.length - load.length - failures.length;
-      await resolveTags(trx, b, load);
-      const created = await loadNew(trx, plan, load.map((p) => p.row), profilesRepo.loadTable(b));
-      const cells = new Map(rows.map((r) => [r.line, r.cells]));
-      await repo.insertErrors(trx, b, imp.id, failures.map((f) => ({ line: f.line, cells: cells.get(f.line) ?? [], errors: f.errors })));
-      const o: BatchOutcome = { rows: load.length + failures.length, created, updated: 0, unchanged: 0, failed: failures.length };
-      await repo.addCounts(trx, imp.id, o);
-      const p = advance(o, 0);
-      if ((await jobsRepo.getJob(run.db, run.id))?.status === 'cancelled') cancelled = true;
-      await jobsRepo.saveProgress(run.db, run.id, { ...p, phase: 'load' });
-    };
-    await inBatches(pass, flush, () => cancelled);
-  });
+  // The rows left for the incremental way, prepared as they are now (their repeats known from the
+  // whole file): spooled to disk, so that way need not read and prepare the file again.
+  const spool = new Spool(restPath);
+  try {
+    await run.db.transaction().execute(async (trx) => {
+      await profilesRepo.createLoadTable(trx, b);
+      // Node prepares the next batch while PostgreSQL loads this one: one batch in flight.
+      let inflight: Promise<void> = Promise.resolve();
+      const load = async (rows: CsvRow[], prepared: Prepared[]) => {
+        const fresh = prepared.filter(loadable);
+        const failures = prepared.flatMap((p) => (p.ok ? [] : [p.failure]));
+        await resolveTags(trx, b, fresh);
+        const created = await loadNew(trx, plan, fresh.map((p) => p.row), profilesRepo.loadTable(b));
+        const cells = new Map(rows.map((r) => [r.line, r.cells]));
+        await repo.insertErrors(trx, b, imp.id, failures.map((f) => ({ line: f.line, cells: cells.get(f.line) ?? [], errors: f.errors })));
+        const o: BatchOutcome = { rows: fresh.length + failures.length, created, updated: 0, unchanged: 0, failed: failures.length };
+        await repo.addCounts(trx, imp.id, o);
+        const p = advance(o, 0);
+        if ((await jobsRepo.getJob(run.db, run.id))?.status === 'cancelled') cancelled = true;
+        await jobsRepo.saveProgress(run.db, run.id, { ...p, phase: 'load' });
+      };
+      const flush = async (rows: CsvRow[]) => {
+        const prepared = rows.map((r) => prepareRow(r, ctx));
+        for (let i = 0; i < rows.length; i++) {
+          const p = prepared[i]!;
+          if (p.ok && !loadable(p)) {
+            rest++;
+            await spool.write([rows[i]!, p]);
+          }
+        }
+        await inflight;
+        inflight = load(rows, prepared);
+        inflight.catch(() => undefined); // awaited below; not unhandled meanwhile
+      };
+      await inBatches(pass, flush, () => cancelled);
+      await inflight;
+    });
+    await spool.close();
+  } catch (e) {
+    spool.destroy();
+    throw e;
+  }
   await jobsRepo.saveProgress(run.db, run.id, { ...advance({ rows: 0, created: 0, updated: 0, unchanged: 0, failed: 0 }, 0), phase: 'indexing' });
   const queue = await profilesRepo.loadIndexStatements(run.db, b);
   await Promise.all(
@@ -468,11 +535,8 @@ async function dryRun(pass: Pass, current: () => ImportProgress): Promise<void> 
   const totals: BatchOutcome = { rows: 0, created: 0, updated: 0, unchanged: 0, failed: 0 };
   // The failed rows outlive the rollback through a spool file, not memory (a file where every row
   // fails would otherwise sit whole in this process).
-  const spoolDir = path.join(run.dataDir, 'files', 'tmp');
-  fs.mkdirSync(spoolDir, { recursive: true });
-  const spool = path.join(spoolDir, `dry-run-${imp.id}-${process.pid}.ndjson`);
-  const out = fs.createWriteStream(spool);
-  const write = (line: string) => (out.write(line) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
+  const file = path.join(run.dataDir, 'files', 'tmp', `dry-run-${imp.id}-${process.pid}.ndjson`);
+  const spool = new Spool(file);
   try {
     await run.db.transaction().execute(async (trx) => {
       const flush = async (rows: CsvRow[]) => {
@@ -486,23 +550,22 @@ async function dryRun(pass: Pass, current: () => ImportProgress): Promise<void> 
       };
       await inBatches(pass, flush);
       // The error file of a dry run is kept: it shows which rows would fail.
-      for await (const page of repo.errorRows(trx, imp.base_id, imp.id)) await write(page.map((r) => JSON.stringify(r) + '\n').join(''));
+      for await (const page of repo.errorRows(trx, imp.base_id, imp.id)) for (const r of page) await spool.write(r);
       throw new DryRunDone();
     });
   } catch (e) {
     if (!(e instanceof DryRunDone)) {
-      out.destroy();
-      fs.rmSync(spool, { force: true });
+      spool.destroy();
+      fs.rmSync(file, { force: true });
       throw e;
     }
   }
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  await spool.close();
   try {
     await run.db.transaction().execute(async (trx) => {
       let page: { line: number; cells: string[]; errors: unknown }[] = [];
-      for await (const line of readline.createInterface({ input: fs.createReadStream(spool), crlfDelay: Infinity })) {
-        if (!line) continue;
-        page.push(JSON.parse(line) as (typeof page)[number]);
+      for await (const row of fromSpool<(typeof page)[number]>(file)) {
+        page.push(row);
         if (page.length >= 5000) {
           await repo.insertErrors(trx, imp.base_id, imp.id, page);
           page = [];
@@ -513,7 +576,7 @@ async function dryRun(pass: Pass, current: () => ImportProgress): Promise<void> 
       await jobsRepo.saveProgress(trx, run.id, current());
     });
   } finally {
-    fs.rmSync(spool, { force: true });
+    fs.rmSync(file, { force: true });
   }
 }
 

@@ -2,7 +2,7 @@
 // profiles themselves is the one profile writer's (profiles/profiles.write.ts).
 import { sql } from 'kysely';
 import type { Conn } from '../db/db.ts';
-import type { MessageKey, MessageParams } from '../http/errors.ts';
+import type { MessageKey, MessageParams } from '../errors/errors.ts';
 
 export interface RowFailure {
   line: number;

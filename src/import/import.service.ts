@@ -10,7 +10,7 @@ import { getBase } from '../bases/bases.repo.ts';
 import type { Conn, Db } from '../db/db.ts';
 import { listFields } from '../fields/fields.repo.ts';
 import type { FieldDef } from '../fields/fields.schema.ts';
-import { AppError, FieldErrors, invalid, notFound, pgCode, type FieldError } from '../http/errors.ts';
+import { AppError, FieldErrors, invalid, notFound, fromDb, type FieldError } from '../errors/errors.ts';
 import { t, type Lang } from '../i18n/messages.ts';
 import * as jobsRepo from '../jobs/jobs.repo.ts';
 import { getSegment } from '../segments/segments.repo.ts';
@@ -339,8 +339,7 @@ export async function saveTemplate(db: Conn, baseId: number, t0: { name: string;
       .returningAll()
       .executeTakeFirstOrThrow();
   } catch (e) {
-    if (pgCode(e) === '23505') throw new AppError('conflict', { detail: 'conflict.import_template_name', params: { value: t0.name.trim() } });
-    throw e;
+    throw fromDb(e, { value: t0.name.trim() });
   }
 }
 

@@ -6,7 +6,7 @@
 import type { FieldDef } from '../fields/fields.schema.ts';
 import { coerceValue } from '../fields/fields.service.ts';
 import { REG_SOURCE_LABELS, STANDARD_FIELDS, type StandardField } from '../fields/standard.ts';
-import { FieldErrors, type FieldError, type MessageKey } from '../http/errors.ts';
+import { FieldErrors, type FieldError, type MessageKey } from '../errors/errors.ts';
 import { splitFullName } from '../profiles/normalize.ts';
 import { normalizeStandard } from '../profiles/profiles.service.ts';
 

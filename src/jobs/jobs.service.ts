@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { getBase } from '../bases/bases.repo.ts';
 import type { Db, Trx } from '../db/db.ts';
-import { AppError, notFound, pgCode, type MessageKey, type MessageParams } from '../http/errors.ts';
+import { AppError, notFound, isRetryable, type MessageKey, type MessageParams } from '../errors/errors.ts';
 import { isMessageKey, t, type Lang } from '../i18n/messages.ts';
 import * as repo from './jobs.repo.ts';
 import type { JobRow } from './jobs.repo.ts';
@@ -102,7 +102,6 @@ function errorOf(e: unknown): string {
   return errorText('job_failed_internal');
 }
 
-const retryable = (e: unknown) => pgCode(e) === '40P01' || pgCode(e) === '40001';
 
 export interface RunOptions {
   /** The data folder handed to handlers (imports and exports keep their files there). */
@@ -146,7 +145,7 @@ function makeRun(db: Db, job: JobRow, opts: RunOptions): JobRun & { progress: Pr
           });
         } catch (e) {
           // A deadlock or serialization failure rolled the whole batch back: run it again.
-          if (!(retryable(e) && attempt < 3)) throw e;
+          if (!(isRetryable(e) && attempt < 3)) throw e;
         }
       }
       batches++;

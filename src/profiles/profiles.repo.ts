@@ -105,8 +105,13 @@ export async function refreshStatistics(db: Conn, baseId: number): Promise<boole
     SELECT pg_relation_size(c.oid) / current_setting('block_size')::bigint > 2 * greatest(c.relpages, 0) + 8 AS grown
     FROM pg_class c WHERE c.oid = to_regclass(${part})`.execute(db);
   if (!r.rows[0]?.grown) return false;
-  await sql`ANALYZE ${sql.table(part)}`.execute(db);
+  await analyzeBase(db, baseId);
   return true;
+}
+
+/** Fresh column statistics of a base's partition (a bulk-loaded one has none until analyzed). */
+export async function analyzeBase(db: Conn, baseId: number): Promise<void> {
+  await sql`ANALYZE ${sql.table(`profiles_b${Math.trunc(baseId)}`)}`.execute(db);
 }
 
 // ---------------------------------------------------------------------------
@@ -150,9 +155,10 @@ export async function attachLoaded(trx: Conn, baseId: number): Promise<void> {
   const b = Math.trunc(baseId);
   const [part, load] = [partition(b), loadTable(b)];
   await sql`LOCK TABLE ${sql.table(part)} IN ACCESS EXCLUSIVE MODE`.execute(trx);
-  const stored = ['base_id', 'id', 'kind', 'phone', 'card_number', 'email', 'last_name', 'first_name', 'middle_name', 'birth_date', 'gender', 'city', 'car_number',
-    'extra_key_1', 'extra_key_2', 'extra_key_3', 'extra_key_4', 'extra_key_5', 'extra_key_6', 'reg_source', 'point_of_sale', 'utm_source', 'utm_medium',
-    'utm_campaign', 'utm_content', 'utm_term', 'referral_id', 'fields', 'created_at', 'updated_at', 'tags', 'writer'].map((c) => sql.ref(c));
+  // Every stored column but the generated ones, read from the catalog (the table's own definition).
+  const cols = await sql<{ name: string }>`SELECT attname AS name FROM pg_attribute
+    WHERE attrelid = ${part}::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`.execute(trx);
+  const stored = cols.rows.map((c) => sql.ref(c.name));
   await sql`INSERT INTO ${sql.table(load)} (${sql.join(stored)}) SELECT ${sql.join(stored)} FROM ${sql.table(part)}`.execute(trx);
   await sql`DROP TABLE ${sql.table(part)}`.execute(trx);
   await sql`ALTER TABLE ${sql.table(load)} RENAME TO ${sql.table(part)}`.execute(trx);

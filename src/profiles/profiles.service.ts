@@ -7,7 +7,7 @@ import { listFields } from '../fields/fields.repo.ts';
 import type { CustomValue, FieldDef } from '../fields/fields.schema.ts';
 import { coerceValue } from '../fields/fields.service.ts';
 import { STANDARD_FIELDS, type StandardField } from '../fields/standard.ts';
-import { AppError, FieldErrors, invalidField, notFound, pgCode, pgConstraint } from '../http/errors.ts';
+import { AppError, FieldErrors, invalidField, notFound, violation } from '../errors/errors.ts';
 import * as N from './normalize.ts';
 import * as repo from './profiles.repo.ts';
 import type { Profile, ProfileInput } from './profiles.schema.ts';
@@ -142,12 +142,6 @@ async function issueCard(db: Conn, baseId: number): Promise<string> {
   }
 }
 
-const IDENTITY_CONSTRAINTS: Record<string, { field: 'phone' | 'cardNumber' | 'email'; column: 'phone' | 'card_number' | 'email' }> = {
-  profiles_phone_key: { field: 'phone', column: 'phone' },
-  profiles_card_key: { field: 'cardNumber', column: 'card_number' },
-  profiles_subscriber_email_key: { field: 'email', column: 'email' },
-};
-
 function conflict(field: 'phone' | 'cardNumber' | 'email', value: string, existingId: number | null): AppError {
   const params = { value, existingId: existingId ?? '?' };
   return new AppError('conflict', {
@@ -160,12 +154,11 @@ function conflict(field: 'phone' | 'cardNumber' | 'email', value: string, existi
 
 /** A unique violation that got past the writer's checks (a race) becomes 409 naming the field and the profile that holds the value. */
 async function identityConflict(db: Db, baseId: number, e: unknown, cols: Prepared['cols']): Promise<AppError | undefined> {
-  if (pgCode(e) !== '23505') return undefined;
-  const hit = IDENTITY_CONSTRAINTS[pgConstraint(e) ?? ''];
-  if (!hit) return undefined;
+  const hit = violation(e);
+  if (!hit?.column) return undefined;
   const value = cols[hit.column] ?? '';
-  const existing = (await repo.findBy(db, baseId, hit.column, value)).find((r) => hit.field !== 'email' || r.kind === 'subscriber');
-  return conflict(hit.field, value, existing?.id ?? null);
+  const existing = (await repo.findBy(db, baseId, hit.column, value)).find((r) => hit.column !== 'email' || r.kind === 'subscriber');
+  return conflict(hit.field as 'phone' | 'cardNumber' | 'email', value, existing?.id ?? null);
 }
 
 async function withConflicts<T>(db: Db, baseId: number, cols: Prepared['cols'], work: () => Promise<T>): Promise<T> {

@@ -335,8 +335,8 @@ async function joinSegmentAndLists(db: Conn, plan: WritePlan): Promise<void> {
   }
   for (const key of plan.freeLists ?? []) {
     const vals = await sql<{ v: string }>`
-      SELECT DISTINCT v FROM kt_write s, LATERAL (VALUES (s.f_over ->> ${key}), (s.f_fill ->> ${key}), (s.f_create ->> ${key})) AS x(v)
-      WHERE s.outcome IN ('created', 'updated', 'unchanged') AND v IS NOT NULL`.execute(db);
+      SELECT DISTINCT v COLLATE "C" AS v FROM kt_write s, LATERAL (VALUES (s.f_over ->> ${key}), (s.f_fill ->> ${key}), (s.f_create ->> ${key})) AS x(v)
+      WHERE s.outcome IN ('created', 'updated', 'unchanged') AND v IS NOT NULL ORDER BY 1`.execute(db);
     await addListOptions(db, b, key, vals.rows.map((r) => r.v));
   }
 }
@@ -384,21 +384,78 @@ async function insertStaged(
 /**
  * A bulk load (issue 10): rows that share no phone, card or subscriber email with each other or with the
  * base — the caller guarantees it: member rows of a file, no repeats, into an empty base — created in
- * `table`, a bare table that becomes the base's partition once indexed. Created exactly as insertNew
- * creates them (values, defaults, tags, events); nothing to match, fold or check against the base.
+ * `table`, a bare table that becomes the base's partition once indexed. Nothing to match, fold or check
+ * against the base, so the rows and their 'created' events are COPYed straight in, computed here exactly
+ * as insertNew computes them in SQL (import.test compares the two ways row by row and event by event).
  */
 export async function loadNew(db: Conn, plan: WritePlan, rows: readonly WriteRow[], table: string): Promise<number> {
-  await stage(db);
   if (!rows.length) return 0;
-  await stageRows(db, rows);
-  await sql`UPDATE kt_write s SET target = n.id, outcome = 'created'
-    FROM (SELECT line, nextval(pg_get_serial_sequence('profiles', 'id')) AS id FROM (SELECT line FROM kt_write ORDER BY line) AS o) AS n
-    WHERE s.line = n.line`.execute(db);
-  const mapped = WRITE_COLUMNS.filter((c) => plan.columns[c] !== undefined);
-  const n = await insertStaged(db, plan, mapped, { table, where: sql`true`, onConflict: false });
-  await joinSegmentAndLists(db, plan);
-  return n;
+  const b = plan.baseId;
+  const ids = (
+    await sql<{ id: string }>`SELECT nextval(pg_get_serial_sequence('profiles', 'id')) AS id FROM generate_series(1, ${rows.length}) ORDER BY 1`.execute(db)
+  ).rows.map((r) => Number(r.id));
+  const mapped = WRITE_COLUMNS.filter((c) => plan.columns[c] !== undefined && c !== 'reg_source');
+  const created = rows.map((r) => createdProfile(plan, r, mapped));
+  await copyInto(db, table, ['base_id', 'id', 'kind', ...mapped, 'reg_source', 'fields', 'tags'], (function* () {
+    for (let i = 0; i < created.length; i++) {
+      const c = created[i]!;
+      yield [b, ids[i], c.kind, ...mapped.map((m) => c.values[m] ?? null), c.regSource, c.fields, pgArray(c.tags)].map(copyText).join('\t') + '\n';
+    }
+  })());
+  const withLine = plan.source.import !== undefined;
+  await copyInto(db, 'profile_events', ['base_id', 'profile_id', 'actor', 'action', 'changes', 'source'], (function* () {
+    for (let i = 0; i < created.length; i++) {
+      const source = withLine ? { ...plan.source, line: rows[i]!.line } : plan.source;
+      yield [b, ids[i], plan.actor, 'created', createdChanges(plan, created[i]!), source].map(copyText).join('\t') + '\n';
+    }
+  })());
+  if (plan.segmentId !== null && plan.segmentId !== undefined) {
+    await sql`INSERT INTO segment_members (base_id, segment_id, profile_id)
+      SELECT ${b}::bigint, ${plan.segmentId}::bigint, unnest(${pgArray(ids)}::bigint[]) ON CONFLICT DO NOTHING`.execute(db);
+  }
+  for (const key of plan.freeLists ?? []) {
+    const vals = new Set<string>();
+    for (const r of rows) {
+      for (const slot of [r.fOver, r.fFill, r.fCreate]) {
+        const v = slot?.[key];
+        if (v !== null && v !== undefined) vals.add(typeof v === 'string' ? v : JSON.stringify(v));
+      }
+    }
+    await addListOptions(db, b, key, [...vals].sort()); // code-unit order, as the SQL way's COLLATE "C"
+  }
+  return rows.length;
 }
+
+/** A new profile from a row, as insertStaged builds it in SQL. */
+function createdProfile(plan: WritePlan, r: WriteRow, mapped: readonly string[]) {
+  const fields: Record<string, unknown> = { ...plan.defaults, ...r.fFill, ...r.fCreate, ...r.fOver };
+  for (const k of r.fClear ?? []) delete fields[k];
+  const tags = r.tagsSet || r.tagsAdd ? [...new Set([...(r.tagsSet ?? []), ...(r.tagsAdd ?? [])])].filter((t) => !(r.tagsRemove ?? []).includes(t)).sort((x, y) => x - y) : [];
+  const values: Partial<Record<string, string | null>> = {};
+  for (const c of mapped) values[c] = r.values[c] ?? null;
+  const regSource = plan.columns.reg_source ? (r.values.reg_source ?? plan.regSource) : plan.regSource;
+  return { kind: r.setKind ?? r.kind, values, regSource, fields, tags };
+}
+
+/** A created profile's event: its values, nulls left out (jsonb_strip_nulls), as insertStaged writes it. */
+function createdChanges(plan: WritePlan, c: ReturnType<typeof createdProfile>): Record<string, unknown> {
+  const out: Record<string, unknown> = { kind: c.kind };
+  for (const col of WRITE_COLUMNS) {
+    const v = col === 'reg_source' ? c.regSource : c.values[col];
+    if (v !== null && v !== undefined) out[KEY_OF.get(col)!] = v;
+  }
+  for (const k of plan.customKeys) {
+    const v = stripNulls(c.fields[k]);
+    if (v !== null && v !== undefined) out[`fields.${k}`] = v;
+  }
+  if (c.tags.length) out.tags = c.tags;
+  return out;
+}
+
+const stripNulls = (v: unknown): unknown =>
+  Array.isArray(v) ? v.map(stripNulls)
+  : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, stripNulls(x)]))
+  : v;
 
 /**
  * name: write-insert

@@ -8,7 +8,7 @@ import type { Principal } from '../auth/permissions.ts';
 import type { Conn, Db } from '../db/db.ts';
 import { compileQuery, type Compiled, type Query } from '../find/filter.ts';
 import { compileContext, countMatching, type Viewer } from '../find/find.service.ts';
-import { AppError, FieldErrors, invalid, notFound, pgCode, type FieldError } from '../http/errors.ts';
+import { AppError, FieldErrors, invalid, notFound, fromDb, type FieldError } from '../errors/errors.ts';
 import * as repo from './segments.repo.ts';
 import type { MembersBody, Segment, SegmentCreateBody, SegmentUpdateBody } from './segments.schema.ts';
 
@@ -48,11 +48,7 @@ async function visibleOrThrow(db: Conn, baseId: number, id: number, v: Viewer, o
 }
 
 function nameConflict(e: unknown, name: string | undefined): never {
-  if (pgCode(e) === '23505') {
-    const params = { value: name ?? '' };
-    throw new AppError('conflict', { detail: 'conflict.segment_name', params, errors: [{ field: 'name', key: 'conflict.segment_name', params }] });
-  }
-  throw e;
+  throw fromDb(e, { value: name ?? '' });
 }
 
 /** Field errors of a query named from the request body: `filter.and[0].field` becomes `query.filter.and[0].field`. */

@@ -7,7 +7,7 @@ import type { Conn, Db } from '../db/db.ts';
 import { listFields } from '../fields/fields.repo.ts';
 import type { FieldDef } from '../fields/fields.schema.ts';
 import { STANDARD_FIELDS } from '../fields/standard.ts';
-import { FieldErrors, notFound } from '../http/errors.ts';
+import { FieldErrors, notFound } from '../errors/errors.ts';
 import type { TableSettingsT } from './table.schema.ts';
 
 export const MAX_PINNED = 5;

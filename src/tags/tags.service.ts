@@ -4,7 +4,7 @@
 import type { z } from 'zod';
 import { getBase } from '../bases/bases.repo.ts';
 import type { Db } from '../db/db.ts';
-import { AppError, FieldErrors, notFound, pgCode } from '../http/errors.ts';
+import { AppError, FieldErrors, notFound, fromDb } from '../errors/errors.ts';
 import * as profilesRepo from '../profiles/profiles.repo.ts';
 import type { Profile } from '../profiles/profiles.schema.ts';
 import { toProfile } from '../profiles/profiles.service.ts';
@@ -31,12 +31,7 @@ async function baseOrThrow(db: Db, baseId: number) {
 }
 
 function nameConflict(e: unknown, name: string | undefined, baseId: number): never {
-  if (pgCode(e) === '23505') {
-    const params = { value: name ?? '' };
-    throw new AppError('conflict', { detail: 'conflict.tag_name', params, errors: [{ field: 'name', key: 'conflict.tag_name', params }] });
-  }
-  if (pgCode(e) === '23503') throw notFound('base', baseId); // the base went away meanwhile
-  throw e;
+  throw fromDb(e, { value: name ?? '', id: baseId }); // a base gone meanwhile: not found
 }
 
 export async function listTags(db: Db, baseId: number, withCounts: boolean): Promise<Tag[]> {
