@@ -34,12 +34,14 @@ const backendPid = (client: pg.PoolClient) => (client as unknown as { processID:
  * stream COPY, and a transaction's connection is not otherwise reachable). Each row is one line of
  * COPY text format (see copyText); the columns are listed in the same order.
  */
-export async function copyInto(conn: Conn, table: string, columns: readonly string[], lines: Iterable<string>): Promise<void> {
+export async function copyInto(conn: Conn, table: string, columns: readonly string[], lines: Iterable<string>, opts: { freeze?: boolean } = {}): Promise<void> {
   const pid = (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(conn)).rows[0]!.pid;
   const client = clients.get(pid);
   if (!client) throw new Error(`copyInto: no pooled connection for server process ${pid}`);
   const target = `${table} (${columns.map((c) => `"${c}"`).join(', ')})`;
-  await pipeline(Readable.from(chunks(lines)), client.query(copyFrom(`COPY ${target} FROM STDIN`)));
+  // FREEZE (a table created in this transaction): rows written frozen and pages all-visible, so no
+  // vacuum has to visit them again after the load.
+  await pipeline(Readable.from(chunks(lines)), client.query(copyFrom(`COPY ${target} FROM STDIN${opts.freeze ? ' (FREEZE)' : ''}`)));
 }
 
 function* chunks(lines: Iterable<string>): Generator<string> {

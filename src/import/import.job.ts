@@ -196,11 +196,15 @@ async function applyRows(trx: Trx, imp: ImportRow, plan: WritePlan, rows: CsvRow
   const staged = prepared.filter((p): p is Extract<Prepared, { ok: true }> => p.ok);
   const failures: RowFailure[] = prepared.filter((p): p is Extract<Prepared, { ok: false }> => !p.ok).map((p) => p.failure);
   const res = { created: 0, updated: 0, unchanged: 0 };
+  const merged: { into: number[]; from: number[] } = { into: [], from: [] };
   const take = (r: Awaited<ReturnType<typeof writeProfiles>>) => {
     res.created += r.created;
     res.updated += r.updated;
     res.unchanged += r.unchanged;
-    for (const o of r.outcomes) if (o.failure) failures.push(failureOf(o.line, o.failure, labels));
+    for (const o of r.outcomes) {
+      if (o.failure) failures.push(failureOf(o.line, o.failure, labels));
+      if (o.mergedFrom.length && o.id !== null) merged.into.push(o.id), merged.from.push(...o.mergedFrom);
+    }
   };
   await sql`SAVEPOINT kt_import_batch`.execute(trx);
   try {
@@ -219,6 +223,14 @@ async function applyRows(trx: Trx, imp: ImportRow, plan: WritePlan, rows: CsvRow
         failures.push({ line: p.row.line, errors: [{ key: 'import_row_rejected', params: { reason } }] });
       }
     }
+  }
+  if (merged.from.length) {
+    // A subscriber an earlier batch of this file created, now folded into a member: that row's client
+    // lives on in the member, so it counts as an update, not as a client made (within one batch the
+    // writer counts it so itself).
+    const earlier = await repo.createdByEarlierBatch(trx, imp.base_id, imp.id, merged, rows.map((r) => r.line));
+    res.created -= earlier;
+    res.updated += earlier;
   }
   const cells = new Map(rows.map((r) => [r.line, r.cells]));
   await repo.insertErrors(trx, imp.base_id, imp.id, failures.map((f) => ({ line: f.line, cells: cells.get(f.line) ?? [], errors: f.errors })));

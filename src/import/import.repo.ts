@@ -53,3 +53,18 @@ export async function addCounts(db: Conn, id: number, d: { rows: number; created
   await sql`UPDATE imports SET rows = rows + ${d.rows}, created = created + ${d.created}, updated = updated + ${d.updated},
     unchanged = unchanged + ${d.unchanged}, failed = failed + ${d.failed} WHERE id = ${id}`.execute(db);
 }
+
+/**
+ * name: import-created-earlier
+ * Of the subscribers just folded into members (their history moved to the member, marked mergedFrom),
+ * how many this import created in an earlier batch (not on one of `lines`, this batch's).
+ */
+export async function createdByEarlierBatch(db: Conn, baseId: number, importId: number, merged: { into: number[]; from: number[] }, lines: number[]): Promise<number> {
+  const r = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM profile_events e
+    WHERE e.base_id = ${baseId} AND e.profile_id = ANY(${merged.into}::bigint[]) AND e.action = 'created'
+      AND e.source @> ${JSON.stringify({ import: importId })}::jsonb
+      AND (e.source ->> 'mergedFrom')::bigint = ANY(${merged.from}::bigint[])
+      AND NOT (e.source ->> 'line')::bigint = ANY(${lines}::bigint[])`.execute(db);
+  return r.rows[0]!.n;
+}

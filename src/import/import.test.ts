@@ -223,6 +223,22 @@ describe('modes, policies and repeats', () => {
     assert.deepEqual(merge, [{ into_id: rows[0]!.id, from_id: sub.id, reason: 'member_created_with_email' }]);
   });
 
+  it('a subscriber the file made and a later batch folded into a member counts once: created equals the clients stored', async () => {
+    for (const size of [1, 10]) {
+      await withBatchSize(size, async () => {
+        const base = await ctx.newBase();
+        const csv = 'phone;email;Имя\n;fan@x.ru;Вера\n+79165550002;other@x.ru;Лев\n+79165550001;fan@x.ru;\n';
+        const { imp } = await importFile(base.id, Buffer.from(csv), {});
+        const rows = await profilesOf(base.id);
+        assert.deepEqual(rows.map((p) => [p.kind, p.phone, p.email, p.first_name]).sort(), [
+          ['member', '+79165550001', 'fan@x.ru', 'Вера'],
+          ['member', '+79165550002', 'other@x.ru', 'Лев'],
+        ]);
+        assert.deepEqual([imp.rows, imp.created, imp.updated, imp.failed], [3, rows.length, 1, 0], `batch size ${size}`);
+      });
+    }
+  });
+
   it('a member given a subscriber\'s email takes the subscriber in; the merge is recorded as the importer\'s', async () => {
     const base = await ctx.newBase();
     const member = await ctx.newProfile(base.id, { phone: '+79165550011' });
