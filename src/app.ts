@@ -17,6 +17,7 @@ import { registerExportRoutes } from './export/export.routes.ts';
 import { registerImportRoutes } from './import/import.routes.ts';
 import { registerFieldRoutes } from './fields/fields.routes.ts';
 import { registerFindRoutes } from './find/find.routes.ts';
+import { configureFacets } from './find/facets.ts';
 import { setFacetMode } from './find/find.service.ts';
 import { registerHealthRoutes } from './http/health.routes.ts';
 import { AppError } from './errors/errors.ts';
@@ -57,6 +58,7 @@ export async function buildApp(ctx: AppContext, opts: { logger?: boolean } = {})
     frameworkErrors: (error, req, reply) => sendProblem(req, reply, error, ctx.config.bodyLimit),
   }).withTypeProvider<ZodTypeProvider>();
   setFacetMode(ctx.config.facets);
+  configureFacets({ budgetBytes: ctx.config.countIndexBytes, log: (msg, err) => app.log.error({ err }, msg) });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

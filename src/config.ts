@@ -22,6 +22,7 @@ const schema = z.object({
   KARTOTEKA_IMPORT_MAX_MB: z.coerce.number().int().positive().default(2048),
   KARTOTEKA_IMPORT_BATCH_SIZE: z.coerce.number().int().positive().default(10_000),
   KARTOTEKA_IMPORT_BULK_MIN_MB: z.coerce.number().min(0).default(5),
+  KARTOTEKA_COUNT_INDEX_MB: z.coerce.number().min(0).default(512),
   KARTOTEKA_EXPORT_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(24),
   KARTOTEKA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -41,6 +42,8 @@ export interface Config {
   bulkBatchSize: number;
   /** The in-memory count index: auto (after a slow count), on, off. */
   facets: 'auto' | 'on' | 'off';
+  /** Memory the count indexes of all bases may take together; the least recently counted base's goes first. */
+  countIndexBytes: number;
   /** Hours an export's file (and its download link) is kept after it is written. */
   /** Largest import upload, in bytes. */
   importMaxBytes: number;
@@ -71,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bulkSyncLimit: c.KARTOTEKA_BULK_SYNC_LIMIT,
     bulkBatchSize: c.KARTOTEKA_BULK_BATCH_SIZE,
     facets: c.KARTOTEKA_FACETS,
+    countIndexBytes: Math.round(c.KARTOTEKA_COUNT_INDEX_MB * 1048576),
     importMaxBytes: c.KARTOTEKA_IMPORT_MAX_MB * 1048576,
     importBatchSize: c.KARTOTEKA_IMPORT_BATCH_SIZE,
     importBulkMinBytes: Math.round(c.KARTOTEKA_IMPORT_BULK_MIN_MB * 1048576),

@@ -14,6 +14,17 @@ export interface Endpoints {
         engine: "embedded" | "external";
         version: string;
       };
+      countIndex: {
+        bases: number;
+        memoryMb: number;
+        budgetMb: number;
+        building: number[];
+        failed: {
+          baseId: number;
+          message: string;
+          at: string;
+        }[];
+      };
     };
   };
   /** Sign in; sets the session cookie */

@@ -56,6 +56,8 @@ export interface BasesTable {
   card_prefix: Generated<string>;
   card_length: Generated<number>;
   card_seq: Generated<number>;
+  /** The count index pruned tombstones written before this transaction (migration 0010). */
+  tombstones_pruned: Generated<string>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { testContext } from '../../test/context.ts';
 import { compileQuery, type Query } from './filter.ts';
-import { facetIndex } from './facets.ts';
+import { createDb, createPool } from '../db/db.ts';
+import { configureFacets, dropFacetIndex, FacetIndex, facetIndex } from './facets.ts';
 import { compileContext, countSql } from './find.service.ts';
 
 const ctx = await testContext({ KARTOTEKA_FACETS: 'on' });
@@ -155,5 +156,106 @@ describe('facet index', () => {
     );
     const total = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM profiles WHERE base_id = ${b.id}`.execute(ctx.db)).rows[0]!.n;
     assert.equal(total, live.length);
+  });
+});
+
+describe('facet index upkeep (issue 10)', () => {
+  const tula = { filter: { field: 'city', op: 'eq', value: 'Тула' } };
+  const base = async (n: number) => {
+    const b = await ctx.newBase();
+    const ids: number[] = [];
+    for (let i = 0; i < n; i++) ids.push((await ctx.newProfile(b.id, { phone: phone(), city: i % 2 ? 'Тула' : 'Омск' })).id);
+    return { b, ids, c: await compileContext(ctx.db, b.id) };
+  };
+  const settled = async (ix: FacetIndex) => {
+    for (let i = 0; i < 200 && ix.building; i++) await new Promise((r) => setTimeout(r, 10));
+  };
+
+  it('a count never waits for a build: SQL answers while it runs; a failed build is logged and shown in /health', async () => {
+    const { b, c } = await base(6);
+    dropFacetIndex(b.id);
+    const ix = facetIndex(b.id);
+    assert.equal(await ix.count(ctx.db, tula, c, { wait: false }), undefined, 'not built yet: the caller asks SQL');
+    assert.equal(ix.building, true);
+    assert.equal((await ctx.api('GET', '/api/v1/health')).body.countIndex.building.includes(b.id), true);
+    await settled(ix);
+    assert.equal(await ix.count(ctx.db, tula, c, { wait: false }), 3);
+
+    dropFacetIndex(b.id);
+    const logged: string[] = [];
+    configureFacets({ log: (m) => logged.push(m) });
+    const nowhere = createDb(createPool('postgres://nobody@127.0.0.1:1/none', 1));
+    try {
+      const broken = facetIndex(b.id);
+      assert.equal(await broken.count(nowhere, tula, c, { wait: false }), undefined);
+      await settled(broken);
+      const health = (await ctx.api('GET', '/api/v1/health')).body;
+      assert.equal(health.status, 'ok');
+      const failed = health.countIndex.failed.find((f: { baseId: number }) => f.baseId === b.id);
+      assert.ok(failed && failed.message.length > 0, JSON.stringify(health.countIndex));
+      assert.ok(logged.some((m) => m.includes(`base ${b.id}: build failed`)), logged.join('; '));
+      // the API still counts (through SQL)
+      assert.equal((await ctx.api('POST', `/api/v1/bases/${b.id}/profiles/count`, tula)).body.count, 3);
+    } finally {
+      configureFacets({ log: (m, e) => console.error(m, e) });
+      dropFacetIndex(b.id);
+      await nowhere.destroy();
+    }
+  });
+
+  it('tombstones are pruned once applied; an index elsewhere older than that rebuilds and stays exact', async () => {
+    const { b, ids, c } = await base(10);
+    const elsewhere = new FacetIndex(b.id); // as another process's index would be
+    assert.equal(await elsewhere.count(ctx.db, tula, c), 5);
+    for (const id of [ids[1], ids[3]]) assert.equal((await ctx.api('DELETE', `/api/v1/bases/${b.id}/profiles/${id}`)).status, 204);
+    const tombstones = async () => (await ctx.pool.query(`SELECT count(*)::int AS n FROM profile_tombstones WHERE base_id = $1`, [b.id])).rows[0].n;
+    assert.equal(await tombstones(), 2);
+    configureFacets({ pruneEveryMs: 0 });
+    try {
+      dropFacetIndex(b.id);
+      const ix = facetIndex(b.id);
+      assert.equal(await ix.count(ctx.db, tula, c), 3);
+      await ix.pruning;
+      assert.equal(await tombstones(), 0, 'applied tombstones are gone');
+      assert.equal(await elsewhere.count(ctx.db, tula, c), 3, 'the older index did not miss the deletions');
+    } finally {
+      configureFacets({ pruneEveryMs: 60_000 });
+    }
+  });
+
+  it('an index with many deleted slots is replaced by a fresh one', async () => {
+    const { b, ids, c } = await base(8);
+    configureFacets({ rebuildMinDead: 0 });
+    try {
+      dropFacetIndex(b.id);
+      const ix = facetIndex(b.id);
+      assert.equal(await ix.count(ctx.db, tula, c), 4);
+      for (const id of ids.slice(0, 4)) await ctx.api('DELETE', `/api/v1/bases/${b.id}/profiles/${id}`);
+      assert.equal(await ix.count(ctx.db, tula, c), 2);
+      assert.notEqual(facetIndex(b.id), ix, 'half its slots dead: retired');
+      assert.equal(await facetIndex(b.id).count(ctx.db, tula, c), 2);
+      assert.equal(facetIndex(b.id).dead, 0);
+    } finally {
+      configureFacets({ rebuildMinDead: 50_000 });
+    }
+  });
+
+  it('all bases\' indexes stay within the budget: the least recently counted base\'s goes first', async () => {
+    const one = await base(6);
+    const two = await base(6);
+    dropFacetIndex(one.b.id);
+    dropFacetIndex(two.b.id);
+    const first = facetIndex(one.b.id);
+    assert.equal(await first.count(ctx.db, tula, one.c), 3);
+    configureFacets({ budgetBytes: Math.round(first.bytes() * 1.5) });
+    try {
+      const second = facetIndex(two.b.id);
+      assert.equal(await second.count(ctx.db, tula, two.c), 3);
+      assert.notEqual(facetIndex(one.b.id), first, 'the least recently counted index was evicted');
+      assert.equal(facetIndex(two.b.id), second, 'the one just counted stays');
+      assert.equal((await ctx.api('POST', `/api/v1/bases/${one.b.id}/profiles/count`, tula)).body.count, 3, 'the evicted base still counts');
+    } finally {
+      configureFacets({ budgetBytes: 512 * 1048576 });
+    }
   });
 });

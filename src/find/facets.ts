@@ -11,6 +11,13 @@
 // part it cannot evaluate in memory (quick search, pasted lists, unique
 // columns) runs as SQL returning ids in that same transaction. The count is
 // exact for that transaction's snapshot.
+//
+// Memory and time (issue 10): all bases' indexes together stay within a budget
+// (KARTOTEKA_COUNT_INDEX_MB; the least recently counted base's index goes first); a
+// build runs in the background while counts go to SQL, never waiting behind it; long
+// loops yield to the event loop every CHUNK rows; tombstones are pruned once applied
+// (bases.tombstones_pruned tells an index elsewhere, older than that, to rebuild); an
+// index with many deleted slots is rebuilt; a failed build is logged and shown in /health.
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import type { Conn, Db } from '../db/db.ts';
 import { compileQuery, fold, fragment, identifiersFragment, phoneStarts, searchTerms, type Compiled, type CompileContext, type FilterNode, type Query } from './filter.ts';
@@ -21,6 +28,14 @@ const WORD = 32;
 const MAX_DICT = 200_000;
 
 type Bits = Uint32Array;
+
+/** Rows handled between two yields to the event loop (about 5-15 ms of work). */
+const CHUNK = 16_384;
+const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Deleted slots past which an index is rebuilt rather than kept: a quarter of its slots, at least this many. */
+let rebuildMinDead = 50_000;
+/** How often an index prunes the tombstones it has applied. */
+let pruneEveryMs = 60_000;
 
 function popcount(b: Bits): number {
   let n = 0;
@@ -85,9 +100,18 @@ export class FacetIndex {
   private snapshot: string | null = null;
   private xmin: string | null = null;
   private lock: Promise<unknown> = Promise.resolve();
+  private prunedAt = Date.now();
   builtAt = Date.now();
   /** Set once the index is (being) built: counts of this base go through it. */
   warm = false;
+  /** A build (first load, or a column loaded) is running: counts go to SQL meanwhile. */
+  building = false;
+  /** When a count last went through this index (the budget evicts the least recent first). */
+  lastUsed = Date.now();
+  /** The last pruning of tombstones started (awaited by tests). */
+  pruning: Promise<void> = Promise.resolve();
+  /** The last build that failed, for /health. */
+  failure: { message: string; at: string } | null = null;
 
   constructor(baseId: number) {
     this.baseId = baseId;
@@ -95,6 +119,22 @@ export class FacetIndex {
 
   get size(): number {
     return popcount(this.live);
+  }
+
+  /** Slots of deleted profiles. */
+  get dead(): number {
+    return this.n - this.size;
+  }
+
+  /** Bytes held, estimated from the arrays' sizes (a Map entry of the id map taken as 40 bytes). */
+  bytes(): number {
+    let b = this.live.byteLength + this.pos.size * 40 + (this.idsCache?.byteLength ?? 0);
+    for (const c of this.columns.values()) {
+      if (c.kind === 'dict') b += c.col.codes.byteLength + c.col.values.length * 64;
+      else if (c.kind === 'time') b += c.col.ms.byteLength;
+      else for (const bits of c.bits.values()) b += bits.byteLength;
+    }
+    return b;
   }
 
   /** Runs `work` alone: a refresh mutates the index, and evaluations must not see it half-done. */
@@ -168,12 +208,27 @@ export class FacetIndex {
     return sql.join(parts);
   }
 
-  private apply(rows: Record<string, unknown>[], cols: [string, Column][]) {
-    for (const r of rows) {
+  private async apply(rows: Record<string, unknown>[], cols: [string, Column][]) {
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
       const p = this.position(Number(r.id));
       this.live[p >>> 5]! |= 1 << (p & 31);
       for (const [key, c] of cols) this.setValue(c, p, r, alias_(key));
+      if (i % CHUNK === CHUNK - 1) await breathe();
     }
+  }
+
+  /** Forgets everything: the next refresh builds the index again. */
+  private reset() {
+    this.n = 0;
+    this.capacity = 0;
+    this.pos = new Map();
+    this.live = new Uint32Array(0);
+    this.columns = new Map();
+    this.snapshot = null;
+    this.xmin = null;
+    this.idsCache = null;
+    this.idsCacheN = -1;
   }
 
   /**
@@ -183,15 +238,21 @@ export class FacetIndex {
   private async refresh(trx: Conn, want: Map<string, (capacity: number) => Column>) {
     const snap = (await sql<{ s: string; x: string }>`SELECT pg_current_snapshot()::text AS s, pg_snapshot_xmin(pg_current_snapshot())::text AS x`.execute(trx)).rows[0]!;
     const fresh: [string, Column][] = [];
-    const fresh_: [string, (capacity: number) => Column][] = [...want].filter(([key]) => !this.columns.has(key));
     const all = () => [...this.columns.entries()];
+    if (this.xmin !== null) {
+      // Tombstones this index has not applied were pruned by an index elsewhere: build again.
+      const h = await sql<{ behind: boolean }>`SELECT tombstones_pruned > ${this.xmin}::xid8 AS behind FROM bases WHERE id = ${this.baseId}`.execute(trx);
+      if (h.rows[0]?.behind) this.reset();
+    }
+    const fresh_: [string, (capacity: number) => Column][] = [...want].filter(([key]) => !this.columns.has(key));
     if (this.snapshot === null) {
       // First build: every live id.
       const ids = await sql<{ id: number }>`SELECT p.id FROM profiles p WHERE p.base_id = ${this.baseId}`.execute(trx);
       this.grow(ids.rows.length);
-      for (const r of ids.rows) {
-        const p = this.position(Number(r.id));
+      for (let i = 0; i < ids.rows.length; i++) {
+        const p = this.position(Number(ids.rows[i]!.id));
         this.live[p >>> 5]! |= 1 << (p & 31);
+        if (i % CHUNK === CHUNK - 1) await breathe();
       }
     } else {
       // Deletions first, then the rows written since: an id deleted and written again stays alive.
@@ -205,13 +266,13 @@ export class FacetIndex {
       const changed = await sql<Record<string, unknown>>`
         SELECT ${this.selectList(all())} FROM profiles p
         WHERE p.base_id = ${this.baseId} AND p.writer >= ${this.xmin}::xid8 AND NOT pg_visible_in_snapshot(p.writer, ${this.snapshot}::pg_snapshot)`.execute(trx);
-      this.apply(changed.rows, all());
+      await this.apply(changed.rows, all());
     }
     for (const [key, make] of fresh_) fresh.push([key, make(this.capacity)]);
     if (fresh.length) {
       for (const [key, c] of fresh) this.columns.set(key, c);
       const loaded = await sql<Record<string, unknown>>`SELECT ${this.selectList(fresh)} FROM profiles p WHERE p.base_id = ${this.baseId}`.execute(trx);
-      this.apply(loaded.rows, fresh);
+      await this.apply(loaded.rows, fresh);
     }
     this.snapshot = snap.s;
     this.xmin = snap.x;
@@ -222,7 +283,13 @@ export class FacetIndex {
    * and hands the matching bits to `then` in that transaction. Undefined when nothing of the query
    * benefits from the index (the caller then asks SQL). `ctx` comes from compileContext for this base.
    */
-  private async evaluate<T>(db: Db, query: Query, ctx: CompileContext, then: (trx: Conn, bits: Bits) => Promise<T>): Promise<T | undefined> {
+  private async evaluate<T>(
+    db: Db,
+    query: Query,
+    ctx: CompileContext,
+    then: (trx: Conn, bits: Bits) => Promise<T>,
+    opts: { wait: boolean },
+  ): Promise<T | undefined> {
     const plan = new Planner(ctx);
     try {
       await plan.query(query);
@@ -231,7 +298,14 @@ export class FacetIndex {
       throw e;
     }
     if (!plan.inMemory) return undefined;
-    return this.exclusive(() =>
+    this.lastUsed = Date.now();
+    const missing = this.snapshot === null || [...plan.columns.keys()].some((k) => !this.columns.has(k));
+    if (!opts.wait && (this.building || missing)) {
+      // Not ready for this query: SQL answers it while the index builds what it lacks.
+      if (!this.building) void this.build(db, plan.columns);
+      return undefined;
+    }
+    const r = await this.exclusive(() =>
       db
         .transaction()
         .setIsolationLevel('repeatable read')
@@ -240,11 +314,43 @@ export class FacetIndex {
           return then(trx, await new Evaluator(this, trx, ctx).query(query));
         }),
     );
+    this.afterUse(db);
+    return r;
   }
 
-  /** The exact count of a query, or undefined when the index does not help. */
-  async count(db: Db, query: Query, ctx: CompileContext): Promise<number | undefined> {
-    return this.evaluate(db, query, ctx, async (_trx, bits) => popcount(bits));
+  /** Builds what `want` needs in the background; a failure is logged and kept for /health. */
+  private async build(db: Db, want: Map<string, (capacity: number) => Column>): Promise<void> {
+    this.building = true;
+    try {
+      await this.exclusive(() => db.transaction().setIsolationLevel('repeatable read').execute((trx) => this.refresh(trx, want)));
+      this.failure = null;
+      this.builtAt = Date.now();
+    } catch (e) {
+      this.failure = { message: e instanceof Error ? e.message : String(e), at: new Date().toISOString() };
+      this.warm = false;
+      log(`count index of base ${this.baseId}: build failed`, e);
+    } finally {
+      this.building = false;
+    }
+    enforceBudget(this);
+  }
+
+  /** After a count: prune applied tombstones now and then; rebuild when deleted slots pile up; keep to the budget. */
+  private afterUse(db: Db) {
+    if (this.dead > Math.max(rebuildMinDead, this.n / 4)) {
+      retire(this);
+      return;
+    }
+    if (Date.now() - this.prunedAt >= pruneEveryMs && this.xmin !== null) {
+      this.prunedAt = Date.now();
+      this.pruning = pruneTombstones(db, this.baseId, this.xmin).catch((e) => log(`count index of base ${this.baseId}: pruning tombstones failed`, e));
+    }
+    enforceBudget(this);
+  }
+
+  /** The exact count of a query, or undefined when the index does not help (or, unless `wait`, is not built yet). */
+  async count(db: Db, query: Query, ctx: CompileContext, opts = { wait: true }): Promise<number | undefined> {
+    return this.evaluate(db, query, ctx, async (_trx, bits) => popcount(bits), opts);
   }
 
   /**
@@ -255,16 +361,22 @@ export class FacetIndex {
     db: Db,
     query: Query,
     ctx: CompileContext,
-    page: { limit: number; afterId: number | null; desc: boolean; fetch: (trx: Conn, ids: number[]) => Promise<R[]> },
+    page: { limit: number; afterId: number | null; desc: boolean; wait?: boolean; fetch: (trx: Conn, ids: number[]) => Promise<R[]> },
   ): Promise<{ count: number; rows: R[] } | undefined> {
-    return this.evaluate(db, query, ctx, async (trx, bits) => {
-      const ids = this.firstIds(bits, page.limit, page.afterId, page.desc);
-      return { count: popcount(bits), rows: ids.length ? await page.fetch(trx, ids) : [] };
-    });
+    return this.evaluate(
+      db,
+      query,
+      ctx,
+      async (trx, bits) => {
+        const ids = await this.firstIds(bits, page.limit, page.afterId, page.desc);
+        return { count: popcount(bits), rows: ids.length ? await page.fetch(trx, ids) : [] };
+      },
+      { wait: page.wait ?? true },
+    );
   }
 
   /** The `limit` smallest (or largest) ids among the set bits, past `after`: a bounded heap, one pass. */
-  private firstIds(bits: Bits, limit: number, after: number | null, desc: boolean): number[] {
+  private async firstIds(bits: Bits, limit: number, after: number | null, desc: boolean): Promise<number[]> {
     const heap: number[] = []; // worst kept id on top
     const worse = (a: number, b: number) => (desc ? a < b : a > b);
     const push = (id: number) => {
@@ -289,7 +401,7 @@ export class FacetIndex {
         i = m;
       }
     };
-    const ids = this.idsByPosition();
+    const ids = await this.idsByPosition();
     for (let w = 0; w < bits.length; w++) {
       let word = bits[w]!;
       while (word !== 0) {
@@ -306,10 +418,14 @@ export class FacetIndex {
 
   private idsCache: Float64Array | null = null;
   private idsCacheN = -1;
-  private idsByPosition(): Float64Array {
+  private async idsByPosition(): Promise<Float64Array> {
     if (this.idsCache && this.idsCacheN === this.n) return this.idsCache;
     const ids = new Float64Array(this.n);
-    for (const [id, p] of this.pos) ids[p] = id;
+    let i = 0;
+    for (const [id, p] of this.pos) {
+      ids[p] = id;
+      if (++i % CHUNK === 0) await breathe();
+    }
     this.idsCache = ids;
     this.idsCacheN = this.n;
     return ids;
@@ -693,6 +809,16 @@ function flip(holds: (t: number) => boolean): number {
 // ---------------------------------------------------------------------------
 
 const indexes = new Map<number, FacetIndex>();
+let budget = 512 * 1048576;
+let log: (msg: string, err?: unknown) => void = (msg, err) => console.error(msg, err);
+
+/** The memory all bases' indexes may take together, where failures are logged (the server's logger); tests tune the rest. */
+export function configureFacets(opts: { budgetBytes?: number; log?: (msg: string, err?: unknown) => void; rebuildMinDead?: number; pruneEveryMs?: number }): void {
+  if (opts.budgetBytes !== undefined) budget = opts.budgetBytes;
+  if (opts.log) log = opts.log;
+  if (opts.rebuildMinDead !== undefined) rebuildMinDead = opts.rebuildMinDead;
+  if (opts.pruneEveryMs !== undefined) pruneEveryMs = opts.pruneEveryMs;
+}
 
 export function facetIndex(baseId: number): FacetIndex {
   let ix = indexes.get(baseId);
@@ -702,4 +828,50 @@ export function facetIndex(baseId: number): FacetIndex {
 
 export function dropFacetIndex(baseId: number): void {
   indexes.delete(baseId);
+}
+
+/** A fresh index takes the place of one with too many deleted slots; it builds on the next count. */
+function retire(ix: FacetIndex) {
+  if (indexes.get(ix.baseId) !== ix) return;
+  const next = new FacetIndex(ix.baseId);
+  next.warm = true;
+  indexes.set(ix.baseId, next);
+}
+
+/** Evicts the least recently counted bases' indexes until all fit the budget (`keep` last of all). */
+function enforceBudget(keep: FacetIndex) {
+  let total = 0;
+  for (const ix of indexes.values()) total += ix.bytes();
+  if (total <= budget) return;
+  const order = [...indexes.values()].sort((a, b) => (a === keep ? 1 : b === keep ? -1 : a.lastUsed - b.lastUsed));
+  for (const ix of order) {
+    if (total <= budget) break;
+    if (ix.building) continue;
+    total -= ix.bytes();
+    indexes.delete(ix.baseId);
+    log(`count index of base ${ix.baseId} evicted: the indexes exceed KARTOTEKA_COUNT_INDEX_MB (${Math.round(budget / 1048576)} MB)`);
+  }
+}
+
+/**
+ * Deletes the tombstones written before `xmin` (this index applied them all) and raises the base's
+ * horizon so an index elsewhere that has not yet applied them rebuilds instead of missing a deletion.
+ */
+async function pruneTombstones(db: Db, baseId: number, xmin: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await sql`UPDATE bases SET tombstones_pruned = greatest(tombstones_pruned, ${xmin}::xid8) WHERE id = ${baseId}`.execute(trx);
+    await sql`DELETE FROM profile_tombstones WHERE base_id = ${baseId} AND writer < ${xmin}::xid8`.execute(trx);
+  });
+}
+
+/** What /health shows of the count indexes. */
+export function facetsHealth() {
+  const list = [...indexes.values()];
+  return {
+    bases: list.filter((ix) => ix.warm).length,
+    memoryMb: Math.round((list.reduce((s, ix) => s + ix.bytes(), 0) / 1048576) * 10) / 10,
+    budgetMb: Math.round(budget / 1048576),
+    building: list.filter((ix) => ix.building).map((ix) => ix.baseId),
+    failed: list.flatMap((ix) => (ix.failure ? [{ baseId: ix.baseId, ...ix.failure }] : [])),
+  };
 }

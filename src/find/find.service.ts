@@ -88,6 +88,8 @@ export function setFacetMode(mode: FacetMode): void {
   facetMode = mode;
 }
 const SLOW_COUNT_MS = 30;
+/** In auto mode a count never waits for a build (SQL answers meanwhile); `on` (tests, benches) waits. */
+const waitForBuild = () => ({ wait: facetMode === 'on' });
 
 /** Whether counts of this base go through its in-memory index now (it needs a transaction of its own). */
 function facetsUsable(db: Conn, baseId: number): boolean {
@@ -100,14 +102,14 @@ async function exactCount(db: Conn, query: Query, ctx: CompileContext, where: Ra
   // The index needs its own transaction; inside a caller's transaction SQL sees what the caller wrote.
   const usable = facetMode !== 'off' && !db.isTransaction;
   if (facetsUsable(db, ctx.baseId)) {
-    const n = await ix.count(db as Db, query, ctx);
+    const n = await ix.count(db as Db, query, ctx, waitForBuild());
     if (n !== undefined) return n;
   }
   const t0 = performance.now();
   const n = Number((await countSql(ctx.baseId, where).execute(db)).rows[0]!.n);
   if (usable && facetMode === 'auto' && !ix.warm && performance.now() - t0 > SLOW_COUNT_MS) {
-    ix.warm = true; // build it in the background: the next count of this base uses it
-    ix.count(db as Db, query, ctx).catch(() => (ix.warm = false));
+    ix.warm = true; // built in the background (a failure is logged and shown in /health): later counts use it
+    await ix.count(db as Db, query, ctx, { wait: false });
   }
   return n;
 }
@@ -264,6 +266,7 @@ export async function search(db: Db, baseId: number, input: SearchInput, viewer?
       limit: limit + 1,
       afterId: cursorValues ? Number(cursorValues[0]) : null,
       desc: cols[0]!.dir === 'desc',
+      wait: waitForBuild().wait,
       fetch: async (trx, ids) =>
         (
           await sql<ProfileRow & { kt_cursor: (string | null)[] }>`
