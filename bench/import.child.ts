@@ -15,10 +15,7 @@ const t0 = performance.now();
 const imp = await upload(db, dataDir, baseId, 'bench', fs.createReadStream(file), { fileName: file, maxBytes: 8 * 2 ** 30 });
 const pv = await preview(db, dataDir, baseId, imp.id, {}, 'ru');
 const started = await start(db, baseId, imp.id, { mapping: pv.mapping, mode: 'upsert', policy: {}, duplicates: 'merge', tagIds: [], segmentId: null, dryRun: false }, 'bench', 'ru');
-for (;;) {
-  const j = await runOnce(db, { dataDir, log: (m, e) => process.stderr.write(`${m}: ${String(e)}\n`) });
-  if (!j || j.id === started.jobId) break;
-}
+await runOnce(db, { only: started.jobId!, dataDir, log: (m, e) => process.stderr.write(`${m}: ${String(e)}\n`) });
 const seconds = (performance.now() - t0) / 1000;
 const r = await db.selectFrom('imports').selectAll().where('id', '=', imp.id).executeTakeFirstOrThrow();
 const job = await db.selectFrom('jobs').select(['status', 'error']).where('id', '=', started.jobId!).executeTakeFirstOrThrow();

@@ -10,6 +10,9 @@ import { normalizeEmail } from '../profiles/normalize.ts';
 import * as repo from './bases.repo.ts';
 import type { BaseCreateBody, BaseOut, BaseUpdateBody } from './bases.schema.ts';
 
+// Other domains reach bases through this service (issue 10: a domain calls a service, never another's repo).
+export { getBase, nextCardSeq } from './bases.repo.ts';
+
 type Create = z.infer<typeof BaseCreateBody>;
 type Update = z.infer<typeof BaseUpdateBody>;
 

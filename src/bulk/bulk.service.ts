@@ -5,17 +5,15 @@
 // committed together with its cursor. Every action is idempotent per batch.
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import { authorize, type Principal } from '../auth/permissions.ts';
-import { getBase } from '../bases/bases.repo.ts';
+import { getBase } from '../bases/bases.service.ts';
 import type { Conn, Db } from '../db/db.ts';
-import { listFields } from '../fields/fields.repo.ts';
 import type { CustomValue, FieldDef } from '../fields/fields.schema.ts';
-import { coerceValue } from '../fields/fields.service.ts';
+import { coerceValue, listFields } from '../fields/fields.service.ts';
 import { STANDARD_FIELDS, type StandardField } from '../fields/standard.ts';
 import { compileQuery, type Query } from '../find/filter.ts';
 import { compileContext, idsSql, viewerOf } from '../find/find.service.ts';
 import { AppError, FieldErrors, invalidField, notFound } from '../errors/errors.ts';
-import * as jobsRepo from '../jobs/jobs.repo.ts';
-import { registerJobHandler, type JobRun, type Progress } from '../jobs/jobs.service.ts';
+import { jobRows, registerJobHandler, type JobRun, type Progress } from '../jobs/jobs.service.ts';
 import { normalizeStandard } from '../profiles/profiles.service.ts';
 import { ProfileUpdateBody } from '../profiles/profiles.schema.ts';
 import { writeTargets, type WritePlan } from '../profiles/profiles.write.ts';
@@ -261,7 +259,7 @@ export async function startBulk(db: Db, baseId: number, body: BulkBodyInput, pri
 
   return db.transaction().execute(async (trx) => {
     const params: JobParams = { action, batchSize: limits.batchSize };
-    const job = await jobsRepo.insertJob(trx, { baseId, kind: 'bulk', params, actor: principal.actor });
+    const job = await jobRows.insertJob(trx, { baseId, kind: 'bulk', params, actor: principal.actor });
     // name: bulk-fix-targets
     // The profiles the action applies to, fixed now: what the user saw.
     const inserted = await sql`
@@ -278,7 +276,7 @@ export async function startBulk(db: Db, baseId: number, body: BulkBodyInput, pri
       });
     }
     if (total > limits.syncLimit) {
-      await jobsRepo.saveProgress(trx, job.id, { done: 0, total, cursor: 0, changed: 0 } satisfies Progress);
+      await jobRows.saveProgress(trx, job.id, { done: 0, total, cursor: 0, changed: 0 } satisfies Progress);
       return { status: 202, jobId: job.id, total };
     }
     const checked = await recheck(trx, baseId, action);
@@ -297,7 +295,7 @@ export async function startBulk(db: Db, baseId: number, body: BulkBodyInput, pri
       })
       .where('id', '=', job.id)
       .execute();
-    await jobsRepo.deleteTargets(trx, job.id);
+    await jobRows.deleteTargets(trx, job.id);
     return { status: 200, ...result };
   });
 }

@@ -2,7 +2,7 @@
 // installation has something to look at. Rows go in as multi-row INSERTs.
 import type { Db } from '../db/db.ts';
 import type { NewProfileRow } from '../db/schema.ts';
-import { insertField } from '../fields/fields.repo.ts';
+import { insertField } from '../fields/fields.service.ts';
 import { CATEGORIES, generateProfiles, TAGS } from '../generate/generate.ts';
 
 export const DEMO_NAME = 'Демо';

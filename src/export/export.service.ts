@@ -21,14 +21,13 @@ import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { poolOf, type Conn, type Db } from '../db/db.ts';
 import type { FieldDef } from '../fields/fields.schema.ts';
-import { listFields } from '../fields/fields.repo.ts';
+import { listFields } from '../fields/fields.service.ts';
 import { STANDARD_FIELDS, type StandardField } from '../fields/standard.ts';
 import { compileQuery, type FilterNode, type Query } from '../find/filter.ts';
 import { compileContext, countSql, type Viewer } from '../find/find.service.ts';
 import { AppError, FieldErrors } from '../errors/errors.ts';
 import type { Lang } from '../i18n/messages.ts';
-import { registerJobHandler, type JobRun } from '../jobs/jobs.service.ts';
-import * as jobsRepo from '../jobs/jobs.repo.ts';
+import { jobRows, registerJobHandler, type JobRun } from '../jobs/jobs.service.ts';
 import { csvWriter, type WriterResult } from './csv.ts';
 import * as repo from './export.repo.ts';
 import type { ExportRow } from './export.repo.ts';
@@ -521,7 +520,7 @@ export async function startExport(
   const token = newToken();
   const name = exportFileName(await baseName(db, baseId), r.format);
   const row = await db.transaction().execute(async (trx) => {
-    const job = await jobsRepo.insertJob(trx, { baseId, kind: 'export', params: {}, actor: who.actor });
+    const job = await jobRows.insertJob(trx, { baseId, kind: 'export', params: {}, actor: who.actor });
     const e = await repo.insertExport(trx, {
       baseId,
       jobId: job.id,

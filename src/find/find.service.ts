@@ -5,7 +5,7 @@ import type { Conn, Db } from '../db/db.ts';
 import type { FieldRow, ProfileRow } from '../db/schema.ts';
 import type { Principal } from '../auth/permissions.ts';
 import { phoneRegion } from '../bases/bases.service.ts';
-import { toFieldDef } from '../fields/fields.repo.ts';
+import { toFieldDef } from '../fields/fields.service.ts';
 import { FieldErrors, invalidField, notFound, isBadValue } from '../errors/errors.ts';
 import { toProfile } from '../profiles/profiles.service.ts';
 import type { Profile } from '../profiles/profiles.schema.ts';

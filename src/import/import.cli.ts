@@ -8,7 +8,7 @@ import { progressBar } from '../cli/progress.ts';
 import { remote, remoteTarget } from '../cli/remote.ts';
 import { loadConfig } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
-import { runOnce } from '../jobs/jobs.service.ts';
+import { getJob, runOnce } from '../jobs/jobs.service.ts';
 import type { Mapping } from './mapping.ts';
 import { StartBody, type StartBodyInput } from './import.schema.ts';
 import * as service from './import.service.ts';
@@ -105,9 +105,14 @@ async function direct(file: string, o: Opts): Promise<Summary> {
     const mapping = (parseJson('--mapping', o.mapping) as Mapping | undefined) ?? pv.mapping;
     const started = await service.start(db, baseId, imp.id, settingsOf(o, mapping), 'cli', 'ru');
     const bar = o.json ? undefined : progressBar('import', 0);
+    // Only its own job: another base's queued import is the server's to run. A server may have taken
+    // this one meanwhile: then the bar follows its progress until it ends.
     for (;;) {
-      const j = await runOnce(db, { dataDir: config.dataDir, afterBatch: (p) => bar?.update(p.done, p.total) });
-      if (!j || j.id === started.jobId) break;
+      const j = (await runOnce(db, { only: started.jobId!, dataDir: config.dataDir, afterBatch: (p) => bar?.update(p.done, p.total) })) ?? (await getJob(db, started.jobId!, 'ru'));
+      if (!j || !['queued', 'running'].includes(j.status)) break;
+      const p = j.progress as { done?: number; total?: number } | null;
+      bar?.update(p?.done ?? 0, p?.total ?? 0);
+      await new Promise((r) => setTimeout(r, 500));
     }
     bar?.done();
     const r = await service.getImport(db, baseId, imp.id);

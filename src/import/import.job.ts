@@ -11,17 +11,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { sql } from 'kysely';
-import { getBase } from '../bases/bases.repo.ts';
+import { getBase } from '../bases/bases.service.ts';
 import { loadConfig } from '../config.ts';
 import type { Conn, Trx } from '../db/db.ts';
-import { listFields } from '../fields/fields.repo.ts';
+import { listFields } from '../fields/fields.service.ts';
 import type { FieldDef } from '../fields/fields.schema.ts';
 import { STANDARD_FIELDS } from '../fields/standard.ts';
 import { isRetryable } from '../errors/errors.ts';
 import type { Lang } from '../i18n/messages.ts';
-import * as jobsRepo from '../jobs/jobs.repo.ts';
-import { JobStopped, registerJobHandler, type JobRun, type Progress } from '../jobs/jobs.service.ts';
-import * as profilesRepo from '../profiles/profiles.repo.ts';
+import { jobRows, JobStopped, registerJobHandler, type JobRun, type Progress } from '../jobs/jobs.service.ts';
+import * as profiles from '../profiles/profiles.service.ts';
 import { loadNew, WRITE_COLUMNS, writeProfiles, type Mode, type Policy, type WriteFailure, type WritePlan, type WriteRow } from '../profiles/profiles.write.ts';
 import type { CsvRow } from './csv.ts';
 import { filePath, openFile, type OpenedFile, type Source } from './import.files.ts';
@@ -365,18 +364,18 @@ async function importJob(run: JobRun): Promise<unknown> {
         ((progress.phase === 'load' || progress.phase === 'indexing' || progress.done === 0) &&
           size >= loadConfig().importBulkMinBytes &&
           settings.mode !== 'update' &&
-          (await profilesRepo.isEmptyBase(run.db, imp.base_id)));
+          (await profiles.isEmptyBase(run.db, imp.base_id)));
       const rest = restFile(run, imp);
       if (bulk && progress.phase !== 'attached') {
         const loaded = await bulkLoad(pass(), rest);
         fixedTotal = progress.done + loaded.rest;
         progress = { ...progress, total: fixedTotal, line: 0, phase: 'attached' };
         await run.db.transaction().execute(async (trx) => {
-          await profilesRepo.attachLoaded(trx, imp.base_id);
-          await jobsRepo.saveProgress(trx, run.id, progress);
+          await profiles.attachLoaded(trx, imp.base_id);
+          await jobRows.saveProgress(trx, run.id, progress);
         });
         // The partition's column statistics: without them the rows left to match are joined to the base by scanning it.
-        await profilesRepo.analyzeBase(run.db, imp.base_id);
+        await profiles.analyzeBase(run.db, imp.base_id);
         if (loaded.cancelled) throw new JobStopped('cancelled');
       }
       if (bulk) fixedTotal ??= progress.total;
@@ -469,11 +468,11 @@ async function bulkLoad(pass: Pass, restPath: string): Promise<{ rest: number; c
   const { run, imp, plan, ctx, advance } = pass;
   const b = imp.base_id;
   await run.db.transaction().execute(async (trx) => {
-    await profilesRepo.dropLoadTable(trx, b);
+    await profiles.dropLoadTable(trx, b);
     await sql`DELETE FROM profile_events WHERE base_id = ${b} AND source @> ${JSON.stringify({ import: imp.id })}::jsonb`.execute(trx);
     await sql`DELETE FROM import_errors WHERE base_id = ${b} AND import_id = ${imp.id}`.execute(trx);
     await trx.updateTable('imports').set({ rows: 0, created: 0, updated: 0, unchanged: 0, failed: 0 }).where('id', '=', imp.id).execute();
-    await jobsRepo.saveProgress(trx, run.id, { ...ZERO, done: 0, total: 0, phase: 'load' } satisfies ImportProgress);
+    await jobRows.saveProgress(trx, run.id, { ...ZERO, done: 0, total: 0, phase: 'load' } satisfies ImportProgress);
   });
   let rest = 0;
   let cancelled = false;
@@ -482,21 +481,21 @@ async function bulkLoad(pass: Pass, restPath: string): Promise<{ rest: number; c
   const spool = new Spool(restPath);
   try {
     await run.db.transaction().execute(async (trx) => {
-      await profilesRepo.createLoadTable(trx, b);
+      await profiles.createLoadTable(trx, b);
       // Node prepares the next batch while PostgreSQL loads this one: one batch in flight.
       let inflight: Promise<void> = Promise.resolve();
       const load = async (rows: CsvRow[], prepared: Prepared[]) => {
         const fresh = prepared.filter(loadable);
         const failures = prepared.flatMap((p) => (p.ok ? [] : [p.failure]));
         await resolveTags(trx, b, fresh);
-        const created = await loadNew(trx, plan, fresh.map((p) => p.row), profilesRepo.loadTable(b));
+        const created = await loadNew(trx, plan, fresh.map((p) => p.row), profiles.loadTable(b));
         const cells = new Map(rows.map((r) => [r.line, r.cells]));
         await repo.insertErrors(trx, b, imp.id, failures.map((f) => ({ line: f.line, cells: cells.get(f.line) ?? [], errors: f.errors })));
         const o: BatchOutcome = { rows: fresh.length + failures.length, created, updated: 0, unchanged: 0, failed: failures.length };
         await repo.addCounts(trx, imp.id, o);
         const p = advance(o, 0);
-        if ((await jobsRepo.getJob(run.db, run.id))?.status === 'cancelled') cancelled = true;
-        await jobsRepo.saveProgress(run.db, run.id, { ...p, phase: 'load' });
+        if ((await jobRows.getJob(run.db, run.id))?.status === 'cancelled') cancelled = true;
+        await jobRows.saveProgress(run.db, run.id, { ...p, phase: 'load' });
       };
       const flush = async (rows: CsvRow[]) => {
         const prepared = rows.map((r) => prepareRow(r, ctx));
@@ -519,8 +518,8 @@ async function bulkLoad(pass: Pass, restPath: string): Promise<{ rest: number; c
     spool.destroy();
     throw e;
   }
-  await jobsRepo.saveProgress(run.db, run.id, { ...advance({ rows: 0, created: 0, updated: 0, unchanged: 0, failed: 0 }, 0), phase: 'indexing' });
-  const queue = await profilesRepo.loadIndexStatements(run.db, b);
+  await jobRows.saveProgress(run.db, run.id, { ...advance({ rows: 0, created: 0, updated: 0, unchanged: 0, failed: 0 }, 0), phase: 'indexing' });
+  const queue = await profiles.loadIndexStatements(run.db, b);
   await Promise.all(
     [0, 1].map(async () => {
       for (let stmt = queue.shift(); stmt; stmt = queue.shift()) {
@@ -556,9 +555,9 @@ async function dryRun(pass: Pass, current: () => ImportProgress): Promise<void> 
         const o = await applyRows(trx, imp, plan, rows, prepared, ctx.labels);
         for (const k of Object.keys(totals) as (keyof BatchOutcome)[]) totals[k] += o[k];
         const p = advance(o, rows[rows.length - 1]!.line);
-        const job = await jobsRepo.getJob(run.db, run.id);
+        const job = await jobRows.getJob(run.db, run.id);
         if (job?.status === 'cancelled') throw new JobStopped('cancelled');
-        await jobsRepo.saveProgress(run.db, run.id, p);
+        await jobRows.saveProgress(run.db, run.id, p);
       };
       await inBatches(pass, flush);
       // The error file of a dry run is kept: it shows which rows would fail.
@@ -585,7 +584,7 @@ async function dryRun(pass: Pass, current: () => ImportProgress): Promise<void> 
       }
       await repo.insertErrors(trx, imp.base_id, imp.id, page);
       await repo.addCounts(trx, imp.id, totals);
-      await jobsRepo.saveProgress(trx, run.id, current());
+      await jobRows.saveProgress(trx, run.id, current());
     });
   } finally {
     fs.rmSync(file, { force: true });

@@ -6,14 +6,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { getBase } from '../bases/bases.repo.ts';
+import { getBase } from '../bases/bases.service.ts';
 import type { Conn, Db } from '../db/db.ts';
-import { listFields } from '../fields/fields.repo.ts';
+import { listFields } from '../fields/fields.service.ts';
 import type { FieldDef } from '../fields/fields.schema.ts';
 import { AppError, FieldErrors, invalid, notFound, fromDb, type FieldError } from '../errors/errors.ts';
 import { t, type Lang } from '../i18n/messages.ts';
-import * as jobsRepo from '../jobs/jobs.repo.ts';
-import { getSegment } from '../segments/segments.repo.ts';
+import { jobRows, type JobRow } from '../jobs/jobs.service.ts';
+import { getSegmentRow } from '../segments/segments.service.ts';
 import { csvWriter } from '../export/csv.ts';
 import { xlsxWriter } from '../export/xlsx.ts';
 import { fileError, filePath, importsDir, openFile, type Source } from './import.files.ts';
@@ -202,7 +202,7 @@ export async function start(db: Db, baseId: number, id: number, settings: Omit<I
       settings.tagIds.forEach((tid, i) => known.has(tid) || errs.add(`tagIds[${i}]`, 'import_tag_unknown', { value: tid }));
     }
     if (settings.segmentId !== null) {
-      const seg = await getSegment(trx, baseId, settings.segmentId);
+      const seg = await getSegmentRow(trx, baseId, settings.segmentId);
       if (!seg) errs.add('segmentId', 'filter_segment_unknown', { value: settings.segmentId });
       else if (seg.kind !== 'manual') errs.add('segmentId', 'import_segment_manual', { name: seg.name });
     }
@@ -210,7 +210,7 @@ export async function start(db: Db, baseId: number, id: number, settings: Omit<I
     if (settings.saveTemplate) await saveTemplate(trx, baseId, { name: settings.saveTemplate, headers: imp.headers, mapping: settings.mapping });
     const { saveTemplate: _s, ...rest } = settings;
     const stored: ImportSettings = { ...rest, lang };
-    const job = await jobsRepo.insertJob(trx, { baseId, kind: 'import', params: { importId: id }, actor, progress: { done: 0, total: 0 } });
+    const job = await jobRows.insertJob(trx, { baseId, kind: 'import', params: { importId: id }, actor, progress: { done: 0, total: 0 } });
     const row = await trx
       .updateTable('imports')
       .set({ job_id: job.id, mapping: JSON.stringify(settings.mapping), settings: JSON.stringify(stored), dry_run: settings.dryRun })
@@ -225,7 +225,7 @@ export async function start(db: Db, baseId: number, id: number, settings: Omit<I
 // reading: records, the error file
 // ---------------------------------------------------------------------------
 
-type JobLike = Pick<jobsRepo.JobRow, 'status' | 'progress' | 'error' | 'finished_at'> | null | undefined;
+type JobLike = Pick<JobRow, 'status' | 'progress' | 'error' | 'finished_at'> | null | undefined;
 
 export function toImport(r: ImportRow, job: JobLike) {
   const p = (job?.progress ?? {}) as Partial<ImportProgress>;
@@ -268,7 +268,7 @@ export type ImportOut = ReturnType<typeof toImport>;
 
 export async function getImport(db: Db, baseId: number, id: number): Promise<ImportOut> {
   const imp = await loadImport(db, baseId, id);
-  const job = imp.job_id === null ? null : await jobsRepo.getJob(db, imp.job_id);
+  const job = imp.job_id === null ? null : await jobRows.getJob(db, imp.job_id);
   return toImport(imp, job);
 }
 
@@ -283,7 +283,7 @@ export async function listImports(db: Db, baseId: number, limit: number): Promis
 
 export async function cancel(db: Db, baseId: number, id: number): Promise<ImportOut> {
   const imp = await loadImport(db, baseId, id);
-  if (imp.job_id !== null) await jobsRepo.cancelJob(db, imp.job_id);
+  if (imp.job_id !== null) await jobRows.cancelJob(db, imp.job_id);
   return getImport(db, baseId, id);
 }
 

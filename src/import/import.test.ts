@@ -715,8 +715,12 @@ describe('the CLI', () => {
   const cli = (args: string[], env: Record<string, string>) =>
     spawnSync('npx', ['node', 'src/cli.ts', ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
 
-  it('`kartoteka import FILE --base ID --json` works directly on the database and prints the accounting', async () => {
+  it('`kartoteka import FILE --base ID --json` works directly on the database, runs only its own job and prints the accounting', async () => {
     const base = await ctx.newBase();
+    // Another base's import, queued for the server: the CLI must leave it alone.
+    const other = await ctx.newBase();
+    const up = await upload(ctx, other.id, Buffer.from('phone\n+79162000009\n'));
+    const queued = (await ctx.api('POST', `/api/v1/bases/${other.id}/imports/${up.body.import.id}/start`, { mapping: up.body.mapping })).body.jobId;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-cli-'));
     try {
       const file = path.join(dir, 'clients.csv');
@@ -727,6 +731,8 @@ describe('the CLI', () => {
       assert.deepEqual(out, { rows: 2, created: 1, updated: 0, unchanged: 0, failed: 1, errorsFile: path.join(dir, 'clients.errors.csv') });
       assert.match(fs.readFileSync(out.errorsFile, 'utf8'), /Без телефона;нет;3;/);
       assert.equal((await profilesOf(base.id))[0]!.first_name, 'Ольга');
+      assert.equal((await ctx.api('GET', `/api/v1/jobs/${queued}`)).body.status, 'queued', 'the other base\'s import still waits for the server');
+      assert.equal((await finish(ctx, queued)).status, 'done');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

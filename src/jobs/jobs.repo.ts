@@ -25,13 +25,14 @@ export async function insertJob(
 }
 
 // name: claim-job
-// Takes the oldest queued job, or a running one whose process stopped sending heartbeats.
-export async function claimNext(db: Conn): Promise<JobRow | undefined> {
+// Takes the oldest queued job (or job `only`), or a running one whose process stopped sending heartbeats.
+export async function claimNext(db: Conn, only: number | null = null): Promise<JobRow | undefined> {
   const r = await sql<JobRow>`
     UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now()), heartbeat_at = now()
     WHERE id = (
       SELECT id FROM jobs
-      WHERE status = 'queued' OR (status = 'running' AND heartbeat_at < now() - make_interval(secs => ${STALE_AFTER_SECONDS}))
+      WHERE (status = 'queued' OR (status = 'running' AND heartbeat_at < now() - make_interval(secs => ${STALE_AFTER_SECONDS})))
+        AND (${only}::bigint IS NULL OR id = ${only}::bigint)
       ORDER BY id
       FOR UPDATE SKIP LOCKED
       LIMIT 1)

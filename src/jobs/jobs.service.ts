@@ -3,7 +3,7 @@
 // the saved progress, so a job whose process died resumes from its cursor on the
 // next claim and never applies a batch twice. Cancelling takes effect between batches.
 import path from 'node:path';
-import { getBase } from '../bases/bases.repo.ts';
+import { getBase } from '../bases/bases.service.ts';
 import type { Db, Trx } from '../db/db.ts';
 import { AppError, notFound, isRetryable, type MessageKey, type MessageParams } from '../errors/errors.ts';
 import { isMessageKey, t, type Lang } from '../i18n/messages.ts';
@@ -12,6 +12,20 @@ import type { JobRow } from './jobs.repo.ts';
 import { JOB_KINDS, type Job, type JobKind, type JobStatus } from './jobs.schema.ts';
 
 export type { JobRow } from './jobs.repo.ts';
+
+/**
+ * The job row as the domains that start and run jobs reach it (issue 10: never jobs.repo):
+ * create one, read it, save a handler's progress outside JobRun.batch, cancel it as is
+ * (no 409, targets kept: cancelJob below is the API's), drop its targets. Claiming,
+ * heartbeats and finishing stay with the worker in this file.
+ */
+export const jobRows = {
+  insertJob: repo.insertJob,
+  getJob: repo.getJob,
+  saveProgress: repo.saveProgress,
+  cancelJob: repo.cancelJob,
+  deleteTargets: repo.deleteTargets,
+};
 
 /** What a job has done so far; handlers may keep more (a cursor, counters) next to done/total. */
 export interface Progress {
@@ -116,6 +130,8 @@ export interface RunOptions {
   /** Tests: called after each committed batch (to cancel a job between its batches, say). */
   afterBatch?: (progress: Progress) => Promise<void> | void;
   log?: (msg: string, err?: unknown) => void;
+  /** Claims this job only (the CLI runs the import it started, not another base's queued job). */
+  only?: number;
 }
 
 function makeRun(db: Db, job: JobRow, opts: RunOptions): JobRun & { progress: Progress } {
@@ -163,7 +179,7 @@ function makeRun(db: Db, job: JobRow, opts: RunOptions): JobRun & { progress: Pr
  * or undefined when there was nothing to do.
  */
 export async function runOnce(db: Db, opts: RunOptions = {}): Promise<JobRow | undefined> {
-  const job = await repo.claimNext(db);
+  const job = await repo.claimNext(db, opts.only ?? null);
   if (!job) return undefined;
   const handler = handlers.get(job.kind);
   if (!handler) {

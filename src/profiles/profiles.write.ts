@@ -18,7 +18,7 @@
 // set-based. The caller owns the transaction.
 import { sql, type RawBuilder } from 'kysely';
 import { copyInto, copyText, type Conn } from '../db/db.ts';
-import { addListOptions } from '../fields/fields.repo.ts';
+import { addListOptions } from '../fields/fields.service.ts';
 import { STANDARD_FIELDS, type StandardField } from '../fields/standard.ts';
 import { refreshStatistics } from './profiles.repo.ts';
 

@@ -1,6 +1,5 @@
-import { sql, type RawBuilder, type SqlBool } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Conn } from '../db/db.ts';
-import { idsSql } from '../find/find.service.ts';
 
 export interface SegmentRow {
   base_id: number;
@@ -100,11 +99,11 @@ export async function addMemberIds(db: Conn, baseId: number, segmentId: number, 
 }
 
 // name: segment-add-query
-// Adds everything a compiled query finds, in one statement.
-export async function addMemberQuery(db: Conn, baseId: number, segmentId: number, where: RawBuilder<SqlBool>): Promise<number> {
+// Adds everything a compiled query finds, in one statement; `ids` is its subquery of profile ids (find's idsSql).
+export async function addMemberQuery(db: Conn, baseId: number, segmentId: number, ids: RawBuilder<{ id: number }>): Promise<number> {
   const r = await sql`
     INSERT INTO segment_members (base_id, segment_id, profile_id)
-    SELECT ${baseId}::bigint, ${segmentId}::bigint, m.id FROM (${idsSql(baseId, where)}) m
+    SELECT ${baseId}::bigint, ${segmentId}::bigint, m.id FROM (${ids}) m
     ON CONFLICT DO NOTHING`.execute(db);
   return Number(r.numAffectedRows ?? 0n);
 }
@@ -116,11 +115,11 @@ export async function removeMemberIds(db: Conn, baseId: number, segmentId: numbe
 }
 
 // name: segment-remove-query
-// Removes every member a compiled query finds.
-export async function removeMemberQuery(db: Conn, baseId: number, segmentId: number, where: RawBuilder<SqlBool>): Promise<number> {
+// Removes every member a compiled query finds; `ids` is its subquery of profile ids (find's idsSql).
+export async function removeMemberQuery(db: Conn, baseId: number, segmentId: number, ids: RawBuilder<{ id: number }>): Promise<number> {
   const r = await sql`
     DELETE FROM segment_members sm WHERE sm.base_id = ${baseId} AND sm.segment_id = ${segmentId}
-      AND sm.profile_id IN (${idsSql(baseId, where)})`.execute(db);
+      AND sm.profile_id IN (${ids})`.execute(db);
   return Number(r.numAffectedRows ?? 0n);
 }
 

@@ -3,16 +3,18 @@
 // their owner (the admin env token sees all). Counts are stored with when they
 // were taken and how long counting took.
 import type { z } from 'zod';
-import { getBase } from '../bases/bases.repo.ts';
+import { getBase } from '../bases/bases.service.ts';
 import type { Principal } from '../auth/permissions.ts';
 import type { Conn, Db } from '../db/db.ts';
 import { compileQuery, type Compiled, type Query } from '../find/filter.ts';
-import { compileContext, countMatching, type Viewer } from '../find/find.service.ts';
+import { compileContext, countMatching, idsSql, type Viewer } from '../find/find.service.ts';
 import { AppError, FieldErrors, invalid, notFound, fromDb, type FieldError } from '../errors/errors.ts';
 import * as repo from './segments.repo.ts';
 import type { MembersBody, Segment, SegmentCreateBody, SegmentUpdateBody } from './segments.schema.ts';
 
 export { viewerOf, type Viewer } from '../find/find.service.ts';
+// A segment row as stored, for other domains (issue 10); getSegment below is the API view, checked against a viewer.
+export { getSegment as getSegmentRow } from './segments.repo.ts';
 
 const visible = (r: { shared: boolean; owner_id: number | null }, v: Viewer) => v.all || r.shared || (r.owner_id !== null && r.owner_id === v.userId);
 const isOwner = (r: { owner_id: number | null }, v: Viewer) => v.all || r.owner_id === v.userId;
@@ -228,7 +230,8 @@ export async function changeMembers(
     } else {
       const ctx = await compileContext(trx, baseId);
       const compiled = await underPrefix('query', () => compileQuery(body.query as Query, ctx));
-      changed = action === 'add' ? await repo.addMemberQuery(trx, baseId, id, compiled.sql) : await repo.removeMemberQuery(trx, baseId, id, compiled.sql);
+      const matching = idsSql(baseId, compiled.sql);
+      changed = action === 'add' ? await repo.addMemberQuery(trx, baseId, id, matching) : await repo.removeMemberQuery(trx, baseId, id, matching);
     }
     const count = await countOf(trx, seg);
     await repo.updateSegment(trx, baseId, id, { count });

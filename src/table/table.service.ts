@@ -1,10 +1,10 @@
 // The clients table as each user set it up for a base: visible columns in
 // order, pinned columns, sort. Stored server-side so it follows the user.
 import { sql } from 'kysely';
-import { getBase } from '../bases/bases.repo.ts';
+import { getBase } from '../bases/bases.service.ts';
 import type { Principal } from '../auth/permissions.ts';
 import type { Conn, Db } from '../db/db.ts';
-import { listFields } from '../fields/fields.repo.ts';
+import { listFields } from '../fields/fields.service.ts';
 import type { FieldDef } from '../fields/fields.schema.ts';
 import { STANDARD_FIELDS } from '../fields/standard.ts';
 import { FieldErrors, notFound } from '../errors/errors.ts';

@@ -2,12 +2,11 @@
 // profile `tags`), this service's add/remove, or mass edit. Deleting a tag takes
 // it off every profile in the same transaction.
 import type { z } from 'zod';
-import { getBase } from '../bases/bases.repo.ts';
+import { getBase } from '../bases/bases.service.ts';
 import type { Db } from '../db/db.ts';
 import { AppError, FieldErrors, notFound, fromDb } from '../errors/errors.ts';
-import * as profilesRepo from '../profiles/profiles.repo.ts';
 import type { Profile } from '../profiles/profiles.schema.ts';
-import { toProfile } from '../profiles/profiles.service.ts';
+import { getProfileRow, toProfile } from '../profiles/profiles.service.ts';
 import { writeProfiles, type Kind, type WritePlan } from '../profiles/profiles.write.ts';
 import * as repo from './tags.repo.ts';
 import type { AssignBody, Tag, TagCreateBody, TagUpdateBody } from './tags.schema.ts';
@@ -93,7 +92,7 @@ export async function assignTags(db: Db, baseId: number, profileId: number, body
   for (const id of add) if (remove.includes(id)) errs.add('remove', 'tag_add_remove_both', { value: id });
   errs.throwIfAny();
   return db.transaction().execute(async (trx) => {
-    const cur = await profilesRepo.getProfile(trx, baseId, profileId, { forUpdate: true });
+    const cur = await getProfileRow(trx, baseId, profileId, { forUpdate: true });
     if (!cur) {
       if (!(await getBase(trx, baseId))) throw notFound('base', baseId);
       throw notFound('profile', profileId);
@@ -105,7 +104,7 @@ export async function assignTags(db: Db, baseId: number, profileId: number, body
     const plan: WritePlan = { baseId, actor, mode: 'update', columns: {}, customKeys: [], defaults: {}, regSource: 'api', source: {} };
     const r = await writeProfiles(trx, plan, [{ line: 1, kind: cur.kind as Kind, target: profileId, values: {}, tagsAdd: add, tagsRemove: remove }]);
     if (r.outcomes[0]?.outcome !== 'updated') return toProfile(cur);
-    const row = (await profilesRepo.getProfile(trx, baseId, profileId))!;
+    const row = (await getProfileRow(trx, baseId, profileId))!;
     return toProfile(row);
   });
 }
