@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { getBase } from '../bases/bases.repo.ts';
+import { getBase } from '../bases/bases.service.ts';
 import type { Db } from '../db/db.ts';
 import { AppError, FieldErrors, invalidField, notFound, fromDb } from '../errors/errors.ts';
 import type { MessageKey, MessageParams } from '../errors/errors.ts';
@@ -7,6 +7,9 @@ import { normalizeIp, parseDate } from '../profiles/normalize.ts';
 import * as repo from './fields.repo.ts';
 import type { CustomValue, FieldCreateBody, FieldDef, FieldOut, FieldUpdateBody } from './fields.schema.ts';
 import { STANDARD_FIELDS, STANDARD_KEYS } from './standard.ts';
+
+// Other domains reach field definitions through this service (issue 10), never fields.repo.
+export { addListOptions, insertField, listFields, toFieldDef } from './fields.repo.ts';
 
 export type Coerced = { ok: true; value: CustomValue | null } | { ok: false; key: MessageKey; params?: MessageParams };
 

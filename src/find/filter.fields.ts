@@ -5,7 +5,7 @@
 // adding entries here; the operators and the compiler stay as they are.
 import { sql, type RawBuilder } from 'kysely';
 import type { FieldDef } from '../fields/fields.schema.ts';
-import { KINDS, REG_SOURCES } from '../fields/standard.ts';
+import { STANDARD_FIELDS, type StandardField } from '../fields/standard.ts';
 
 export type FilterType =
   | 'text' // folded (case- and ё-insensitive) comparisons: names, city, point of sale
@@ -55,10 +55,12 @@ const col = (c: string, type: FilterType, key: string, label: { ru: string; en: 
   ...(values ? { values } : {}),
 });
 
+const standardCol = (f: StandardField) => col(f.column, f.filter, f.key, f.label, f.values);
+
 /** The standard filter fields, by API key. */
 export const STANDARD_FILTER_FIELDS: readonly FilterField[] = [
   { ...col('id', 'number', 'id', { ru: 'ID', en: 'ID' }) },
-  col('kind', 'enum', 'kind', { ru: 'Тип клиента', en: 'Client kind' }, KINDS),
+  standardCol(STANDARD_FIELDS.find((f) => f.key === 'kind')!),
   {
     key: 'fullName',
     type: 'fullName',
@@ -67,27 +69,7 @@ export const STANDARD_FILTER_FIELDS: readonly FilterField[] = [
     read: (r) => [r.last_name, r.first_name, r.middle_name].filter((x) => x !== null && x !== undefined).join(' '),
     label: { ru: 'ФИО', en: 'Full name' },
   },
-  col('last_name', 'text', 'lastName', { ru: 'Фамилия', en: 'Last name' }),
-  col('first_name', 'text', 'firstName', { ru: 'Имя', en: 'First name' }),
-  col('middle_name', 'text', 'middleName', { ru: 'Отчество', en: 'Middle name' }),
-  col('phone', 'phone', 'phone', { ru: 'Телефон', en: 'Phone' }),
-  col('email', 'email', 'email', { ru: 'E-mail', en: 'Email' }),
-  col('card_number', 'card', 'cardNumber', { ru: 'Номер карты', en: 'Card number' }),
-  col('birth_date', 'birthDate', 'birthDate', { ru: 'Дата рождения', en: 'Birth date' }),
-  col('gender', 'enum', 'gender', { ru: 'Пол', en: 'Gender' }, ['m', 'f']),
-  col('city', 'text', 'city', { ru: 'Город', en: 'City' }),
-  col('car_number', 'exact', 'carNumber', { ru: 'Номер автомобиля', en: 'Car number' }),
-  ...[1, 2, 3, 4, 5, 6].map((n) => col(`extra_key_${n}`, 'exact', `extraKey${n}`, { ru: `Дополнительный ключ ${n}`, en: `Extra key ${n}` })),
-  col('reg_source', 'enum', 'registrationSource', { ru: 'Место регистрации', en: 'Registration source' }, REG_SOURCES),
-  col('point_of_sale', 'text', 'pointOfSale', { ru: 'Точка продаж', en: 'Point of sale' }),
-  col('utm_source', 'exact', 'utmSource', { ru: 'UTM Source', en: 'UTM source' }),
-  col('utm_medium', 'exact', 'utmMedium', { ru: 'UTM Medium', en: 'UTM medium' }),
-  col('utm_campaign', 'exact', 'utmCampaign', { ru: 'UTM Campaign', en: 'UTM campaign' }),
-  col('utm_content', 'exact', 'utmContent', { ru: 'UTM Content', en: 'UTM content' }),
-  col('utm_term', 'exact', 'utmTerm', { ru: 'UTM Term', en: 'UTM term' }),
-  col('referral_id', 'exact', 'referralId', { ru: 'ID реферала', en: 'Referral ID' }),
-  col('created_at', 'datetime', 'createdAt', { ru: 'Дата создания', en: 'Created' }),
-  col('updated_at', 'datetime', 'updatedAt', { ru: 'Дата обновления', en: 'Updated' }),
+  ...STANDARD_FIELDS.filter((f) => f.key !== 'kind').map(standardCol),
   { key: 'tags', type: 'tags', expr: sql.raw('p.tags'), read: (r) => r.tags, label: { ru: 'Теги', en: 'Tags' } },
   { key: 'segment', type: 'segment', expr: sql.raw('p.id'), read: (r) => r.id, label: { ru: 'Сегменты', en: 'Segments' } },
 ];

@@ -1,11 +1,10 @@
 // Profiles: normalization on every write, identity rules (seed 002), the
 // subscriber -> member merge, set-once registration data, and the event log.
-import { getBase, nextCardSeq } from '../bases/bases.repo.ts';
+import { getBase, nextCardSeq } from '../bases/bases.service.ts';
 import type { Conn, Db } from '../db/db.ts';
 import type { NewProfileRow, ProfileRow } from '../db/schema.ts';
-import { listFields } from '../fields/fields.repo.ts';
 import type { CustomValue, FieldDef } from '../fields/fields.schema.ts';
-import { coerceValue } from '../fields/fields.service.ts';
+import { coerceValue, listFields } from '../fields/fields.service.ts';
 import { STANDARD_FIELDS, type StandardField } from '../fields/standard.ts';
 import { AppError, FieldErrors, invalidField, notFound, violation } from '../errors/errors.ts';
 import * as N from './normalize.ts';
@@ -13,45 +12,24 @@ import * as repo from './profiles.repo.ts';
 import type { Profile, ProfileInput } from './profiles.schema.ts';
 import { writeProfiles, type Kind, type RowOutcome, type WriteFailure, type WritePlan, type WriteRow } from './profiles.write.ts';
 
+// Other domains reach profile rows through this service (issue 10): a row as stored (getProfile below is the
+// API view), and the bulk import's load table (import.job.ts).
+export { getProfile as getProfileRow } from './profiles.repo.ts';
+export { analyzeBase, attachLoaded, createLoadTable, dropLoadTable, isEmptyBase, loadIndexStatements, loadTable } from './profiles.repo.ts';
+
 type Columns = Omit<NewProfileRow, 'base_id' | 'id' | 'created_at' | 'updated_at' | 'fields' | 'tags' | 'birth_md' | 'search'>;
 type ColumnName = keyof Columns & string;
 
 const WRITABLE = STANDARD_FIELDS.filter((f) => !f.readOnly && f.key !== 'kind');
 
 export function toProfile(r: ProfileRow): Profile {
-  return {
-    id: r.id,
-    baseId: r.base_id,
-    kind: r.kind as Profile['kind'],
-    phone: r.phone,
-    email: r.email,
-    cardNumber: r.card_number,
-    lastName: r.last_name,
-    firstName: r.first_name,
-    middleName: r.middle_name,
-    birthDate: r.birth_date,
-    gender: r.gender as Profile['gender'],
-    city: r.city,
-    carNumber: r.car_number,
-    extraKey1: r.extra_key_1,
-    extraKey2: r.extra_key_2,
-    extraKey3: r.extra_key_3,
-    extraKey4: r.extra_key_4,
-    extraKey5: r.extra_key_5,
-    extraKey6: r.extra_key_6,
-    registrationSource: r.reg_source as Profile['registrationSource'],
-    pointOfSale: r.point_of_sale,
-    utmSource: r.utm_source,
-    utmMedium: r.utm_medium,
-    utmCampaign: r.utm_campaign,
-    utmContent: r.utm_content,
-    utmTerm: r.utm_term,
-    referralId: r.referral_id,
-    fields: r.fields,
-    tags: r.tags.map(Number),
-    createdAt: r.created_at.toISOString(),
-    updatedAt: r.updated_at.toISOString(),
-  };
+  // Every standard field by its API key, as stored; times as ISO strings (the API schema checks the shape).
+  const out: Record<string, unknown> = { id: r.id, baseId: r.base_id };
+  for (const f of STANDARD_FIELDS) {
+    const v = (r as unknown as Record<string, unknown>)[f.column] ?? null;
+    out[f.key] = v instanceof Date ? v.toISOString() : v;
+  }
+  return { ...out, fields: r.fields, tags: r.tags.map(Number) } as Profile;
 }
 
 /** One standard value to its stored form; undefined means "invalid" (an error was recorded). */
