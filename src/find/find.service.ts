@@ -293,6 +293,12 @@ interface Paging {
   /** Rows strictly after the cursor (true on the first page). */
   after: RawBuilder<SqlBool>;
   cursor: boolean;
+  /**
+   * Few rows match (the count is known): read them all through the filter's indexes and sort them,
+   * rather than walk the base in id order until a page is found — which PostgreSQL prefers when it
+   * overestimates the matches (quick search «9161» at 1M: 98 ms walking 18,000 rows, 5 ms this way).
+   */
+  few?: boolean;
 }
 
 /** The page asked for when its sort and columns need only standard fields (the fast paths), else undefined. */
@@ -313,7 +319,7 @@ async function pageRows(db: Db, baseId: number, where: RawBuilder<SqlBool>, p: P
     const r = await sql<ProfileRow & { kt_cursor: (string | null)[] }>`
       SELECT p.*, ARRAY[${sql.join(p.cols.map((c) => sql`(${c.expr})::text`))}] AS kt_cursor FROM profiles p
       WHERE p.base_id = ${baseId} AND ${where} AND ${p.after}
-      ORDER BY ${orderBy(p.cols)} LIMIT ${p.limit + 1}`.execute(db);
+      ORDER BY ${p.few ? sql`${orderBy(p.cols.map((c) => ({ ...c, expr: sql`(${c.expr}) + 0` })))}` : orderBy(p.cols)} LIMIT ${p.limit + 1}`.execute(db);
     return r.rows;
   } catch (e) {
     // a cursor edited by hand: its values do not read as the sort columns' types
@@ -359,6 +365,9 @@ type FoundIds = { phone?: string | null; card_number?: string | null; email?: st
 const foundColumns = (l: ReturnType<typeof parseList>) =>
   [l.phones.length ? 'p.phone' : '', l.cards.length ? 'p.card_number' : '', l.emails.length ? 'p.email' : ''].filter(Boolean).join(', ') || 'p.id';
 
+/** Up to this many matches a page is sorted from all of them (see Paging.few). */
+const FEW_ROWS = 20_000;
+
 /**
  * A quick search of phone-like values alone («9161», «8 916 12»): it needs only the base's phone
  * region (remembered), not its fields, tags or segments, and nothing of the in-memory index (digits
@@ -373,10 +382,23 @@ async function searchDigits(db: Db, baseId: number, input: SearchInput, q: strin
   const terms = searchTerms(q, region);
   if (!terms.length || !terms.every((t) => 'digits' in t)) return undefined;
   const where = compileSearch(q, region).sql;
-  const [page, total] = await Promise.all([
-    pageRows(db, baseId, where, paging),
-    input.withTotal ? countSql(baseId, where).execute(db).then((r) => Number(r.rows[0]!.n)) : Promise.resolve(undefined),
-  ]);
+  const count = () => countSql(baseId, where).execute(db).then((r) => Number(r.rows[0]!.n));
+  if (input.withTotal && paging.cols.length === 1 && paging.cols[0]!.key === 'id') {
+    if (!paging.cursor) {
+      // The first page and the total in one pass over the matches: the count visits them all anyway.
+      const r = await sql<ProfileRow & { kt_cursor: (string | null)[]; kt_total: string }>`
+        SELECT p.*, ARRAY[p.id::text] AS kt_cursor, count(*) OVER () AS kt_total FROM profiles p
+        WHERE p.base_id = ${baseId} AND ${where}
+        ORDER BY p.id + 0 ${sql.raw(paging.cols[0]!.dir === 'asc' ? 'ASC' : 'DESC')} LIMIT ${paging.limit + 1}`.execute(db);
+      const total = r.rows.length ? Number(r.rows[0]!.kt_total) : 0;
+      return pageResult(r.rows.map(({ kt_total: _t, ...row }) => row), paging.limit, paging.cols, input.columns, total, undefined);
+    }
+    // A later page: the count first says whether the page is better read through the indexes.
+    const total = await count();
+    const page = await pageRows(db, baseId, where, { ...paging, few: total <= FEW_ROWS });
+    return pageResult(page, paging.limit, paging.cols, input.columns, total, undefined);
+  }
+  const [page, total] = await Promise.all([pageRows(db, baseId, where, paging), input.withTotal ? count() : Promise.resolve(undefined)]);
   return pageResult(page, paging.limit, paging.cols, input.columns, total, undefined);
 }
 
