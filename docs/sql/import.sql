@@ -12,6 +12,8 @@ CREATE TEMP TABLE IF NOT EXISTS kt_write (
   round integer, outcome text, failure jsonb, conflicts integer NOT NULL DEFAULT 0, matched text, merged_from bigint[]
 ) ON COMMIT DELETE ROWS;
 
+DELETE FROM kt_write;
+
 SELECT EXISTS (SELECT 1 FROM profiles WHERE base_id = $1 AND kind = 'subscriber') AS x;
 
 SELECT line, outcome, target, failure, merged_from FROM kt_write ORDER BY line;
@@ -21,8 +23,6 @@ WHERE p.base_id = $1 AND s.round = $2 AND s.outcome IS NULL ORDER BY p.id FOR UP
 
 SELECT pg_relation_size(c.oid) / current_setting('block_size')::bigint > 2 * greatest(c.relpages, 0) + 8 AS grown
 FROM pg_class c WHERE c.oid = to_regclass($1);
-
-TRUNCATE kt_write;
 
 UPDATE imports SET rows = rows + $1, created = created + $2, updated = updated + $3,
 unchanged = unchanged + $4, failed = failed + $5 WHERE id = $6;

@@ -1457,6 +1457,7 @@ export interface Endpoints {
           total: number;
           rowsPerSecond: number;
           etaSeconds: number | null;
+          phase: "rows" | "load" | "indexing" | "rest";
         };
         errorsUrl: string | null;
         uploadedAt: string;
@@ -1535,6 +1536,7 @@ export interface Endpoints {
         total: number;
         rowsPerSecond: number;
         etaSeconds: number | null;
+        phase: "rows" | "load" | "indexing" | "rest";
       };
       errorsUrl: string | null;
       uploadedAt: string;
@@ -1583,6 +1585,7 @@ export interface Endpoints {
           total: number;
           rowsPerSecond: number;
           etaSeconds: number | null;
+          phase: "rows" | "load" | "indexing" | "rest";
         };
         errorsUrl: string | null;
         uploadedAt: string;
@@ -1633,6 +1636,7 @@ export interface Endpoints {
           total: number;
           rowsPerSecond: number;
           etaSeconds: number | null;
+          phase: "rows" | "load" | "indexing" | "rest";
         };
         errorsUrl: string | null;
         uploadedAt: string;
@@ -1700,6 +1704,7 @@ export interface Endpoints {
         total: number;
         rowsPerSecond: number;
         etaSeconds: number | null;
+        phase: "rows" | "load" | "indexing" | "rest";
       };
       errorsUrl: string | null;
       uploadedAt: string;
@@ -1746,6 +1751,7 @@ export interface Endpoints {
         total: number;
         rowsPerSecond: number;
         etaSeconds: number | null;
+        phase: "rows" | "load" | "indexing" | "rest";
       };
       errorsUrl: string | null;
       uploadedAt: string;

@@ -20,7 +20,7 @@
 // index with many deleted slots is rebuilt; a failed build is logged and shown in /health.
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import type { Conn, Db } from '../db/db.ts';
-import { compileQuery, fold, fragment, identifiersFragment, phoneStarts, searchTerms, type Compiled, type CompileContext, type FilterNode, type Query } from './filter.ts';
+import { compileQuery, fold, fragment, identifiersFragment, phoneStartsSearched, searchTerms, type Compiled, type CompileContext, type FilterNode, type Query } from './filter.ts';
 import type { FilterField, Row } from './filter.fields.ts';
 
 const WORD = 32;
@@ -182,7 +182,7 @@ export class FacetIndex {
     return this.n - this.size;
   }
 
-  /** Bytes held, estimated from the arrays' sizes (a Map entry of the id map taken as 40 bytes). */
+  /** Bytes held, from the arrays' sizes (a dictionary value taken as 64 bytes). */
   bytes(): number {
     let b = this.live.byteLength + this.pos.byteLength + this.idAt.byteLength;
     for (const c of this.columns.values()) {
@@ -307,6 +307,16 @@ export class FacetIndex {
    * `want` not loaded yet. Rows written since the last snapshot are re-read; deletions are applied.
    */
   private async refresh(trx: Conn, want: Map<string, (capacity: number) => Column>) {
+    try {
+      await this.bringUp(trx, want);
+    } catch (e) {
+      // Half a column loaded, or changes half applied, would give wrong counts ever after: start afresh.
+      this.reset();
+      throw e;
+    }
+  }
+
+  private async bringUp(trx: Conn, want: Map<string, (capacity: number) => Column>) {
     const snap = (await sql<{ s: string; x: string }>`SELECT pg_current_snapshot()::text AS s, pg_snapshot_xmin(pg_current_snapshot())::text AS x`.execute(trx)).rows[0]!;
     const fresh: [string, Column][] = [];
     const all = () => [...this.columns.entries()];
@@ -443,7 +453,7 @@ export class FacetIndex {
       query,
       ctx,
       async (trx, bits) => {
-        const ids = await this.firstIds(bits, page.limit, page.afterId, page.desc);
+        const ids = this.firstIds(bits, page.limit, page.afterId, page.desc);
         return { count: popcount(bits), rows: ids.length ? await page.fetch(trx, ids) : [] };
       },
       { wait: page.wait ?? true },
@@ -451,7 +461,7 @@ export class FacetIndex {
   }
 
   /** The `limit` smallest (or largest) ids among the set bits, past `after`: a bounded heap, one pass. */
-  private async firstIds(bits: Bits, limit: number, after: number | null, desc: boolean): Promise<number[]> {
+  private firstIds(bits: Bits, limit: number, after: number | null, desc: boolean): number[] {
     const heap: number[] = []; // worst kept id on top
     const worse = (a: number, b: number) => (desc ? a < b : a > b);
     const push = (id: number) => {
@@ -476,7 +486,7 @@ export class FacetIndex {
         i = m;
       }
     };
-    const ids = this.idsByPosition();
+    const ids = this.idAt;
     for (let w = 0; w < bits.length; w++) {
       let word = bits[w]!;
       while (word !== 0) {
@@ -489,10 +499,6 @@ export class FacetIndex {
       }
     }
     return heap.sort((a, b) => (desc ? b - a : a - b));
-  }
-
-  private idsByPosition(): Float64Array {
-    return this.idAt;
   }
 
   // --- used by the evaluator -------------------------------------------------
@@ -697,7 +703,7 @@ class Evaluator {
     for (const t of terms) {
       let bits: Bits;
       if ('digits' in t) {
-        const c: Compiled = t.trunk ? { sql: sql<SqlBool>`(${fragment(t.digits).sql} OR ${phoneStarts(t.trunk).sql})`, test: () => false } : fragment(t.digits);
+        const c: Compiled = t.trunk ? { sql: sql<SqlBool>`(${fragment(t.digits).sql} OR ${phoneStartsSearched(t.trunk).sql})`, test: () => false } : fragment(t.digits);
         bits = await this.viaCompiled(c.sql);
       } else {
         bits = this.not(this.empty());
@@ -902,12 +908,13 @@ function retire(ix: FacetIndex) {
   indexes.set(ix.baseId, next);
 }
 
-/** Evicts the least recently counted bases' indexes until all fit the budget (`keep` last of all). */
+/** Evicts the least recently counted bases' indexes until all fit the budget (never `keep`, just used). */
 function enforceBudget(keep: FacetIndex) {
   let total = 0;
   for (const ix of indexes.values()) total += ix.bytes();
   if (total <= budget) return;
-  const order = [...indexes.values()].sort((a, b) => (a === keep ? 1 : b === keep ? -1 : a.lastUsed - b.lastUsed));
+  // The index just used stays even alone over the budget (evicting it would rebuild it on the next count).
+  const order = [...indexes.values()].filter((ix) => ix !== keep).sort((a, b) => a.lastUsed - b.lastUsed);
   for (const ix of order) {
     if (total <= budget) break;
     if (ix.building) continue;

@@ -385,11 +385,15 @@ async function searchDigits(db: Db, baseId: number, input: SearchInput, q: strin
   const count = () => countSql(baseId, where).execute(db).then((r) => Number(r.rows[0]!.n));
   if (input.withTotal && paging.cols.length === 1 && paging.cols[0]!.key === 'id') {
     if (!paging.cursor) {
-      // The first page and the total in one pass over the matches: the count visits them all anyway.
+      // The first page and the total in one pass over the matches (the count visits them all anyway),
+      // keeping only their ids: then the page's rows by id.
+      const dir = sql.raw(paging.cols[0]!.dir === 'asc' ? 'ASC' : 'DESC');
       const r = await sql<ProfileRow & { kt_cursor: (string | null)[]; kt_total: string }>`
-        SELECT p.*, ARRAY[p.id::text] AS kt_cursor, count(*) OVER () AS kt_total FROM profiles p
-        WHERE p.base_id = ${baseId} AND ${where}
-        ORDER BY p.id + 0 ${sql.raw(paging.cols[0]!.dir === 'asc' ? 'ASC' : 'DESC')} LIMIT ${paging.limit + 1}`.execute(db);
+        WITH m AS MATERIALIZED (SELECT p.id FROM profiles p WHERE p.base_id = ${baseId} AND ${where}),
+          top AS (SELECT id FROM m ORDER BY id ${dir} LIMIT ${paging.limit + 1})
+        SELECT p.*, ARRAY[p.id::text] AS kt_cursor, (SELECT count(*) FROM m) AS kt_total
+        FROM top JOIN profiles p ON p.base_id = ${baseId} AND p.id = top.id
+        ORDER BY p.id ${dir}`.execute(db);
       const total = r.rows.length ? Number(r.rows[0]!.kt_total) : 0;
       return pageResult(r.rows.map(({ kt_total: _t, ...row }) => row), paging.limit, paging.cols, input.columns, total, undefined);
     }

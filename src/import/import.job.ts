@@ -17,7 +17,7 @@ import type { Conn, Trx } from '../db/db.ts';
 import { listFields } from '../fields/fields.service.ts';
 import type { FieldDef } from '../fields/fields.schema.ts';
 import { STANDARD_FIELDS } from '../fields/standard.ts';
-import { isRetryable } from '../errors/errors.ts';
+import { isRetryable, violation } from '../errors/errors.ts';
 import type { Lang } from '../i18n/messages.ts';
 import { jobRows, JobStopped, registerJobHandler, type JobRun, type Progress } from '../jobs/jobs.service.ts';
 import * as profiles from '../profiles/profiles.service.ts';
@@ -218,7 +218,7 @@ async function applyRows(trx: Trx, imp: ImportRow, plan: WritePlan, rows: CsvRow
       } catch (rowErr) {
         if (isRetryable(rowErr)) throw rowErr;
         await sql`ROLLBACK TO SAVEPOINT kt_import_row`.execute(trx);
-        const reason = (rowErr as { constraint?: string }).constraint ?? (rowErr as Error).message.slice(0, 200);
+        const reason = violation(rowErr)?.field ?? (rowErr as Error).message.slice(0, 200);
         failures.push({ line: p.row.line, errors: [{ key: 'import_row_rejected', params: { reason } }] });
       }
     }
@@ -287,15 +287,18 @@ async function importJob(run: JobRun): Promise<unknown> {
   let progress = { ...ZERO, ...run.progress } as ImportProgress;
   if (settings.dryRun) progress = { ...progress, ...ZERO, done: 0 };
   const t0 = Date.now();
-  const done0 = progress.done;
+  let done0 = progress.done;
   /** After the bulk load the rest of the file is known: the total is then fixed. */
   let fixedTotal: number | null = null;
+  /** Rows a bulk load has read and left for later: part of the file's size, not yet done. */
+  const seen = { rest: 0 };
   const next = (p: ImportProgress, o: BatchOutcome, lastLine: number): ImportProgress => {
     const done = p.done + o.rows;
     const secs = (Date.now() - t0) / 1000;
     const rate = secs > 0 ? (done - done0) / secs : 0;
     const read = file.bytesRead();
-    const total = fixedTotal ?? (read > 0 ? Math.max(done, Math.round((done * size) / Math.min(read, size))) : done);
+    const rows = done + seen.rest;
+    const total = fixedTotal ?? (read > 0 ? Math.max(rows, Math.round((rows * size) / Math.min(read, size))) : rows);
     return {
       ...p,
       done,
@@ -354,14 +357,20 @@ async function importJob(run: JobRun): Promise<unknown> {
     await inflight;
   };
 
-  const pass = (): Pass => ({ run, imp, plan, ctx, file, batchSize, advance: (o, last) => (progress = next(progress, o, last)) });
+  const pass = (): Pass => ({ run, imp, plan, ctx, file, batchSize, seen, advance: (o, last) => (progress = next(progress, o, last)) });
   try {
     if (settings.dryRun) {
       await dryRun(pass(), () => progress);
     } else {
+      if (progress.phase === 'load' || progress.phase === 'indexing') {
+        // A bulk load killed before its attach leaves nothing: undone here, whichever way goes on now.
+        await run.db.transaction().execute((trx) => undoLoad(trx, run, imp));
+        progress = { ...progress, ...ZERO, done: 0, total: 0, phase: undefined };
+        done0 = 0;
+      }
       const bulk =
         progress.phase === 'attached' ||
-        ((progress.phase === 'load' || progress.phase === 'indexing' || progress.done === 0) &&
+        (progress.done === 0 &&
           size >= loadConfig().importBulkMinBytes &&
           settings.mode !== 'update' &&
           (await profiles.isEmptyBase(run.db, imp.base_id)));
@@ -402,6 +411,13 @@ async function importJob(run: JobRun): Promise<unknown> {
   return { ...finished, dryRun: settings.dryRun };
 }
 
+/** What a bulk load wrote before its attach, undone: the load table, its history, failed rows and counts. */
+async function undoLoad(trx: Trx, run: JobRun, imp: ImportRow): Promise<void> {
+  await profiles.dropLoadTable(trx, imp.base_id);
+  await repo.undoImport(trx, imp.base_id, imp.id);
+  fs.rmSync(restFile(run, imp), { force: true });
+}
+
 /** Where a bulk load spools the rows it leaves for the incremental way. */
 const restFile = (run: JobRun, imp: ImportRow) => path.join(run.dataDir, 'files', 'tmp', `import-${imp.id}-rest.ndjson`);
 
@@ -438,6 +454,8 @@ interface Pass {
   ctx: RowContext;
   file: OpenedFile;
   batchSize: number;
+  /** Rows read and left for later (the bulk load's rest): they count in the estimated total. */
+  seen: { rest: number };
   advance: (o: BatchOutcome, lastLine: number) => ImportProgress;
 }
 
@@ -468,10 +486,7 @@ async function bulkLoad(pass: Pass, restPath: string): Promise<{ rest: number; c
   const { run, imp, plan, ctx, advance } = pass;
   const b = imp.base_id;
   await run.db.transaction().execute(async (trx) => {
-    await profiles.dropLoadTable(trx, b);
-    await sql`DELETE FROM profile_events WHERE base_id = ${b} AND source @> ${JSON.stringify({ import: imp.id })}::jsonb`.execute(trx);
-    await sql`DELETE FROM import_errors WHERE base_id = ${b} AND import_id = ${imp.id}`.execute(trx);
-    await trx.updateTable('imports').set({ rows: 0, created: 0, updated: 0, unchanged: 0, failed: 0 }).where('id', '=', imp.id).execute();
+    await undoLoad(trx, run, imp);
     await jobRows.saveProgress(trx, run.id, { ...ZERO, done: 0, total: 0, phase: 'load' } satisfies ImportProgress);
   });
   let rest = 0;
@@ -503,6 +518,7 @@ async function bulkLoad(pass: Pass, restPath: string): Promise<{ rest: number; c
           const p = prepared[i]!;
           if (p.ok && !loadable(p)) {
             rest++;
+            pass.seen.rest++;
             await spool.write([rows[i]!, p]);
           }
         }
@@ -518,19 +534,21 @@ async function bulkLoad(pass: Pass, restPath: string): Promise<{ rest: number; c
     spool.destroy();
     throw e;
   }
-  await jobRows.saveProgress(run.db, run.id, { ...advance({ rows: 0, created: 0, updated: 0, unchanged: 0, failed: 0 }, 0), phase: 'indexing' });
+  const indexing: ImportProgress = { ...advance({ rows: 0, created: 0, updated: 0, unchanged: 0, failed: 0 }, 0), phase: 'indexing' };
+  await jobRows.saveProgress(run.db, run.id, indexing);
+  // The builds take minutes at 1M rows and commit no batch: the job's heartbeat goes on meanwhile, or
+  // another worker would take it for dead and start it over under this one.
+  const beat = setInterval(() => void jobRows.saveProgress(run.db, run.id, indexing).catch(() => undefined), 10_000);
   const queue = await profiles.loadIndexStatements(run.db, b);
-  await Promise.all(
-    [0, 1].map(async () => {
-      for (let stmt = queue.shift(); stmt; stmt = queue.shift()) {
-        const s = stmt;
-        await run.db.transaction().execute(async (trx) => {
-          await sql`SET LOCAL maintenance_work_mem = '256MB'`.execute(trx);
-          await sql.raw(s).execute(trx);
-        });
-      }
-    }),
-  );
+  try {
+    await Promise.all(
+      [0, 1].map(async () => {
+        for (let stmt = queue.shift(); stmt; stmt = queue.shift()) await profiles.buildLoadIndex(run.db, stmt);
+      }),
+    );
+  } finally {
+    clearInterval(beat);
+  }
   return { rest, cancelled };
 }
 

@@ -68,3 +68,14 @@ export async function createdByEarlierBatch(db: Conn, baseId: number, importId: 
       AND NOT (e.source ->> 'line')::bigint = ANY(${lines}::bigint[])`.execute(db);
   return r.rows[0]!.n;
 }
+
+/**
+ * name: import-undo
+ * Everything an import wrote but its profiles: their history, its failed rows and its counts (a bulk
+ * load is undone so before it starts over; its profiles went with the load table).
+ */
+export async function undoImport(db: Conn, baseId: number, importId: number): Promise<void> {
+  await sql`DELETE FROM profile_events WHERE base_id = ${baseId} AND source @> ${JSON.stringify({ import: importId })}::jsonb`.execute(db);
+  await sql`DELETE FROM import_errors WHERE base_id = ${baseId} AND import_id = ${importId}`.execute(db);
+  await sql`UPDATE imports SET rows = 0, created = 0, updated = 0, unchanged = 0, failed = 0 WHERE base_id = ${baseId} AND id = ${importId}`.execute(db);
+}

@@ -54,7 +54,15 @@ export const ImportOut = z.object({
   updated: z.number(),
   unchanged: z.number(),
   failed: z.number(),
-  progress: z.object({ rows: z.number(), total: z.number(), rowsPerSecond: z.number(), etaSeconds: z.number().nullable() }),
+  progress: z.object({
+    rows: z.number(),
+    total: z.number(),
+    rowsPerSecond: z.number(),
+    etaSeconds: z.number().nullable(),
+    phase: z
+      .enum(['rows', 'load', 'indexing', 'rest'])
+      .describe('rows: applied batch by batch; the bulk way: load (rows into a bare table), indexing (its indexes built: minutes at 1M rows, no rows move), rest (the rows the load left)'),
+  }),
   errorsUrl: z.string().nullable(),
   uploadedAt: z.string(),
   startedAt: z.string().nullable(),

@@ -412,6 +412,8 @@ describe('the bulk way (a large file into an empty base)', () => {
     });
     assert.ok(a.created > 1300 && a.updated > 0 && a.failed > 0, JSON.stringify(a));
     assert.deepEqual([b.rows, b.created, b.updated, b.unchanged, b.failed], [a.rows, a.created, a.updated, a.unchanged, a.failed]);
+    // The progress says which way and phase: the row-by-row way, or the bulk way's last phase.
+    assert.deepEqual([a.progress.phase, b.progress.phase, b.progress.rows, b.progress.total], ['rows', 'rest', b.rows, b.rows]);
     // The bulk way creates the repeats' first rows first: the same clients, maybe in another id order.
     const [rowsA, rowsB] = [await comparable(slow.id), await comparable(fast.id)];
     assert.ok(rowsA.some((r) => r.includes('"tier":"base"') && r.includes('favoriteCategory') && r.includes('Импорт')), rowsA[0]);

@@ -1,25 +1,11 @@
 import { sql } from 'kysely';
-import type { Conn } from '../db/db.ts';
-import type { NewProfileRow, ProfileRow, ProfileUpdate } from '../db/schema.ts';
+import type { Conn, Db } from '../db/db.ts';
+import type { ProfileRow } from '../db/schema.ts';
 
 export async function getProfile(db: Conn, baseId: number, id: number, opts: { forUpdate?: boolean } = {}): Promise<ProfileRow | undefined> {
   let q = db.selectFrom('profiles').selectAll().where('base_id', '=', baseId).where('id', '=', id);
   if (opts.forUpdate) q = q.forUpdate();
   return q.executeTakeFirst();
-}
-
-export async function insertProfile(db: Conn, values: NewProfileRow): Promise<ProfileRow> {
-  return db.insertInto('profiles').values(values).returningAll().executeTakeFirstOrThrow();
-}
-
-export async function updateProfile(db: Conn, baseId: number, id: number, values: ProfileUpdate): Promise<ProfileRow> {
-  return db
-    .updateTable('profiles')
-    .set({ ...values, updated_at: new Date() })
-    .where('base_id', '=', baseId)
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow();
 }
 
 export async function deleteProfile(db: Conn, baseId: number, id: number): Promise<boolean> {
@@ -37,43 +23,6 @@ export async function cardTaken(db: Conn, baseId: number, card: string): Promise
 
 export async function listPage(db: Conn, baseId: number, after: number, limit: number): Promise<ProfileRow[]> {
   return db.selectFrom('profiles').selectAll().where('base_id', '=', baseId).where('id', '>', after).orderBy('id').limit(limit).execute();
-}
-
-/** Removes the subscribers holding `email` (except `keepId`) and returns them, locked, for merging. */
-export async function takeSubscribersByEmail(db: Conn, baseId: number, email: string, keepId: number): Promise<ProfileRow[]> {
-  return db
-    .deleteFrom('profiles')
-    .where('base_id', '=', baseId)
-    .where('email', '=', email)
-    .where('kind', '=', 'subscriber')
-    .where('id', '<>', keepId)
-    .returningAll()
-    .execute();
-}
-
-/** The member a new subscriber with this email merges into: the earliest registered one. */
-export async function firstMemberByEmail(db: Conn, baseId: number, email: string): Promise<ProfileRow | undefined> {
-  return db
-    .selectFrom('profiles')
-    .selectAll()
-    .where('base_id', '=', baseId)
-    .where('email', '=', email)
-    .where('kind', '=', 'member')
-    .orderBy('id')
-    .limit(1)
-    .forUpdate()
-    .executeTakeFirst();
-}
-
-export async function insertMerge(db: Conn, baseId: number, intoId: number, from: ProfileRow, reason: string): Promise<void> {
-  await db
-    .insertInto('profile_merges')
-    .values({ base_id: baseId, into_id: intoId, from_id: from.id, reason, snapshot: JSON.stringify(from) })
-    .execute();
-}
-
-export async function insertEvent(db: Conn, baseId: number, profileId: number, actor: string, action: 'created' | 'updated' | 'merged', changes: unknown) {
-  await db.insertInto('profile_events').values({ base_id: baseId, profile_id: profileId, actor, action, changes: JSON.stringify(changes) }).execute();
 }
 
 export async function listEvents(db: Conn, baseId: number, profileId: number, limit = 200) {
@@ -143,6 +92,14 @@ export async function dropLoadTable(db: Conn, baseId: number): Promise<void> {
 export async function loadIndexStatements(db: Conn, baseId: number): Promise<string[]> {
   const r = await sql<{ stmt: string }>`SELECT kt_profiles_index_defs(${loadTable(baseId)}, ${`l${Math.trunc(baseId)}`}) AS stmt`.execute(db);
   return r.rows.map((x) => x.stmt);
+}
+
+/** One of loadIndexStatements, in a transaction of its own with room to sort in memory. */
+export async function buildLoadIndex(db: Db, stmt: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await sql`SET LOCAL maintenance_work_mem = '256MB'`.execute(trx);
+    await sql.raw(stmt).execute(trx);
+  });
 }
 
 /**

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ADMIN_TOKEN, testContext } from '../../test/context.ts';
 import { runOnce } from '../jobs/jobs.service.ts';
+import { writeProfiles, type WritePlan, type WriteRow } from './profiles.write.ts';
 
 const ctx = await testContext();
 
@@ -156,5 +157,36 @@ describe('one writer: API, import and mass action agree', () => {
     for (const s of [a, i, m]) assert.deepEqual(await events(s.id, s), expected);
     assert.deepEqual(await rows(i.id), await rows(a.id));
     assert.deepEqual(await rows(m.id), await rows(a.id));
+  });
+});
+
+describe('two writers at once', () => {
+  it('a row another transaction beats to its phone is matched again, also in a batch with matched rows', async () => {
+    const b = await ctx.newBase();
+    const held = await ctx.newProfile(b.id, { phone: '+79160000201', city: 'Омск' });
+    const plan: WritePlan = { baseId: b.id, actor: 'test', mode: 'upsert', columns: { phone: 'overwrite', city: 'overwrite' }, customKeys: [], defaults: {}, regSource: 'api', source: {} };
+    const row = (line: number, phone: string, city: string): WriteRow => ({ line, kind: 'member', values: { phone, city } });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let written!: () => void;
+    const firstWrote = new Promise<void>((r) => (written = r));
+    // The first writer creates +79160000202 and holds its transaction open.
+    const first = ctx.db.transaction().execute(async (trx) => {
+      await writeProfiles(trx, plan, [row(1, '+79160000202', 'Тверь')]);
+      written();
+      await gate;
+    });
+    await firstWrote;
+    // The second, unaware of it, creates the same phone beside an update of a stored client: its insert
+    // waits on the first's row, then finds it taken.
+    const second = ctx.db.transaction().execute((trx) => writeProfiles(trx, plan, [row(1, '+79160000202', 'Тула'), row(2, '+79160000201', 'Пермь')]));
+    await new Promise((r) => setTimeout(r, 300));
+    release();
+    await first;
+    const r = await second;
+    assert.deepEqual(r.outcomes.map((o) => o.outcome), ['updated', 'updated']);
+    const rows = await ctx.db.selectFrom('profiles').select(['id', 'phone', 'city']).where('base_id', '=', b.id).orderBy('phone').execute();
+    assert.deepEqual(rows.map((p) => [p.phone, p.city]), [['+79160000201', 'Пермь'], ['+79160000202', 'Тула']]);
+    assert.equal(r.outcomes[1]!.id, held.id);
   });
 });

@@ -135,7 +135,8 @@ async function stage(db: Conn): Promise<void> {
     ) ON COMMIT DELETE ROWS`.execute(db);
   // Statements join staged rows to profiles both ways: the staged side is reached by line or by profile.
   await sql`CREATE INDEX IF NOT EXISTS kt_write_target ON kt_write (target)`.execute(db);
-  await sql`TRUNCATE kt_write`.execute(db);
+  // DELETE, not TRUNCATE: a truncated temp table gets new files, and pg_class a new row, at every write.
+  await sql`DELETE FROM kt_write`.execute(db);
 }
 
 const pgArray = (xs: readonly (string | number)[] | null | undefined) =>
@@ -477,7 +478,8 @@ async function insertNew(db: Conn, plan: WritePlan, round: number, mapped: reado
   await sql`
     UPDATE kt_write s SET outcome = CASE WHEN s.conflicts >= 1 THEN 'failed' END,
       failure = CASE WHEN s.conflicts >= 1 THEN ${json({ code: 'conflict' })} END,
-      target = NULL, matched = NULL, conflicts = s.conflicts + 1
+      target = NULL, matched = NULL, conflicts = s.conflicts + 1,
+      round = NULL -- out of this round: the later statements of the round must not take it as unchanged
     WHERE s.round = ${round} AND s.outcome = 'created' AND NOT EXISTS (SELECT 1 FROM profiles p WHERE p.base_id = ${b} AND p.id = s.target)`.execute(db);
 }
 
