@@ -23,8 +23,8 @@ after(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function startServer(): Promise<{ child: ChildProcess; url: string }> {
-  const r = await start({ dataDir, args: ['--no-demo'], env: { KARTOTEKA_ADMIN_TOKEN: TOKEN } });
+async function startServer(env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
+  const r = await start({ dataDir, args: ['--no-demo'], env: { KARTOTEKA_ADMIN_TOKEN: TOKEN, ...env } });
   current = r.child;
   return r;
 }
@@ -112,41 +112,47 @@ describe('crash safety of the embedded default', () => {
   });
 });
 
+/** 100,000 rows (5.5 MB): every 50th repeats an earlier phone (merged into it), every 97th is bad; uploaded and started. */
+async function startBigImport(url: string, baseId: number) {
+  const N = 100_000;
+  const lines = ['ФИО;Телефон;Город'];
+  let bad = 0;
+  let repeats = 0;
+  const phones = new Set<string>();
+  for (let i = 0; i < N; i++) {
+    if (i % 97 === 96) {
+      lines.push(`Ошибочный ${i};не телефон;Омск`);
+      bad++;
+      continue;
+    }
+    const n = i % 50 === 49 ? i - 25 : i;
+    if (i % 50 === 49 && phones.has(String(n))) repeats++;
+    phones.add(String(n));
+    lines.push(`Иванов Иван ${i};8 (916) ${String(n).padStart(7, '0')};Город ${i % 30}`);
+  }
+  const file = path.join(dataDir, 'big.csv');
+  fs.writeFileSync(file, lines.join('\r\n'));
+  const up = await fetch(`${url}/api/v1/bases/${baseId}/imports?fileName=big.csv`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'text/csv' },
+    body: fs.readFileSync(file),
+  });
+  assert.equal(up.status, 201);
+  const pv = (await up.json()) as any;
+  const st = await call(url, 'POST', `/api/v1/bases/${baseId}/imports/${pv.import.id}/start`, { mapping: pv.mapping });
+  assert.equal(st.status, 202);
+  return { N, bad, repeats, importId: pv.import.id as number };
+}
+
 describe('crash safety of a large import', () => {
   it('a 100k-row import SIGKILLed three times resumes each time: no duplicates, exact counts', { timeout: 600_000 }, async () => {
-    let { child, url } = await startServer();
+    // The row-by-row way (this file would take the bulk way, tested below).
+    const rowByRow = { KARTOTEKA_IMPORT_BULK_MIN_MB: '1000' };
+    let { child, url } = await startServer(rowByRow);
     const base = await call(url, 'POST', '/api/v1/bases', { name: 'Crash import', emailsConsented: true });
     assert.equal(base.status, 201);
     const baseId = base.body.id;
-    // 100,000 rows: every 50th repeats an earlier phone (merged into it), every 97th is bad.
-    const N = 100_000;
-    const lines = ['ФИО;Телефон;Город'];
-    let bad = 0;
-    let repeats = 0;
-    const phones = new Set<string>();
-    for (let i = 0; i < N; i++) {
-      if (i % 97 === 96) {
-        lines.push(`Ошибочный ${i};не телефон;Омск`);
-        bad++;
-        continue;
-      }
-      const n = i % 50 === 49 ? i - 25 : i;
-      if (i % 50 === 49 && phones.has(String(n))) repeats++;
-      phones.add(String(n));
-      lines.push(`Иванов Иван ${i};8 (916) ${String(n).padStart(7, '0')};Город ${i % 30}`);
-    }
-    const file = path.join(dataDir, 'big.csv');
-    fs.writeFileSync(file, lines.join('\r\n'));
-    const up = await fetch(`${url}/api/v1/bases/${baseId}/imports?fileName=big.csv`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'text/csv' },
-      body: fs.readFileSync(file),
-    });
-    assert.equal(up.status, 201);
-    const pv = (await up.json()) as any;
-    const importId = pv.import.id;
-    const st = await call(url, 'POST', `/api/v1/bases/${baseId}/imports/${importId}/start`, { mapping: pv.mapping });
-    assert.equal(st.status, 202);
+    const { N, bad, repeats, importId } = await startBigImport(url, baseId);
 
     let lastRows = 0;
     let killedRunning = 0;
@@ -162,7 +168,7 @@ describe('crash safety of a large import', () => {
       if ((await call(url, 'GET', `/api/v1/bases/${baseId}/imports/${importId}`)).body.status !== 'done') killedRunning++;
       child.kill('SIGKILL');
       await exited(child);
-      ({ child, url } = await startServer());
+      ({ child, url } = await startServer(rowByRow));
       const r = await call(url, 'GET', `/api/v1/bases/${baseId}/imports/${importId}`);
       assert.equal(r.body.created + r.body.updated + r.body.unchanged + r.body.failed, r.body.rows, 'the accounting holds at every commit');
       lastRows = r.body.rows;
@@ -184,6 +190,44 @@ describe('crash safety of a large import', () => {
     const errors = await fetch(`${url}/api/v1/bases/${baseId}/imports/${importId}/errors`, { headers: { authorization: `Bearer ${TOKEN}` } });
     const text = await errors.text();
     assert.equal(text.trim().split('\r\n').length, bad + 1, 'each bad row once in the error file');
+    child.kill('SIGTERM');
+    await exited(child);
+  });
+  it('the bulk way SIGKILLed while loading and while indexing starts over cleanly: no duplicates, exact counts', { timeout: 600_000 }, async () => {
+    const bulkWay = { KARTOTEKA_IMPORT_BULK_MIN_MB: '1' };
+    let { child, url } = await startServer(bulkWay);
+    const base = await call(url, 'POST', '/api/v1/bases', { name: 'Crash bulk import', emailsConsented: true });
+    assert.equal(base.status, 201);
+    const baseId = base.body.id;
+    const { N, bad, repeats, importId } = await startBigImport(url, baseId);
+    const killedIn: string[] = [];
+    for (const phase of ['load', 'indexing']) {
+      for (let i = 0; i < 3000; i++) {
+        const r = (await call(url, 'GET', `/api/v1/bases/${baseId}/imports/${importId}`)).body;
+        if (r.progress.phase === phase || r.status === 'done') {
+          if (r.status !== 'done') killedIn.push(r.progress.phase);
+          break;
+        }
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      child.kill('SIGKILL');
+      await exited(child);
+      ({ child, url } = await startServer(bulkWay));
+    }
+    let done: any;
+    for (let i = 0; i < 6000; i++) {
+      done = (await call(url, 'GET', `/api/v1/bases/${baseId}/imports/${importId}`)).body;
+      if (done.status === 'done' || done.status === 'failed') break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(done.status, 'done', JSON.stringify(done));
+    assert.ok(killedIn.includes('load'), `killed in ${killedIn.join(', ')}: the load was never interrupted`);
+    assert.deepEqual(
+      { rows: done.rows, created: done.created, repeated: done.updated + done.unchanged, failed: done.failed },
+      { rows: N, created: N - bad - repeats, repeated: repeats, failed: bad },
+    );
+    const count = await call(url, 'POST', `/api/v1/bases/${baseId}/profiles/count`, {});
+    assert.equal(count.body.count, N - bad - repeats, 'one profile per distinct phone');
     child.kill('SIGTERM');
     await exited(child);
   });
