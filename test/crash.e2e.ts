@@ -112,8 +112,11 @@ describe('crash safety of the embedded default', () => {
   });
 });
 
-/** 100,000 rows (5.5 MB): every 50th repeats an earlier phone (merged into it), every 97th is bad; uploaded and started. */
-async function startBigImport(url: string, baseId: number) {
+/** A new base and 100,000 rows (5.5 MB): every 50th repeats an earlier phone (merged into it), every 97th is bad; uploaded and started. */
+async function startBigImport(url: string, name: string) {
+  const base = await call(url, 'POST', '/api/v1/bases', { name, emailsConsented: true });
+  assert.equal(base.status, 201);
+  const baseId = base.body.id as number;
   const N = 100_000;
   const lines = ['ФИО;Телефон;Город'];
   let bad = 0;
@@ -141,7 +144,29 @@ async function startBigImport(url: string, baseId: number) {
   const pv = (await up.json()) as any;
   const st = await call(url, 'POST', `/api/v1/bases/${baseId}/imports/${pv.import.id}/start`, { mapping: pv.mapping });
   assert.equal(st.status, 202);
-  return { N, bad, repeats, importId: pv.import.id as number };
+  return { baseId, N, bad, repeats, importId: pv.import.id as number };
+}
+
+/** The import once it has ended: it must have ended done. */
+async function finished(url: string, baseId: number, importId: number) {
+  let done: any;
+  for (let i = 0; i < 6000; i++) {
+    done = (await call(url, 'GET', `/api/v1/bases/${baseId}/imports/${importId}`)).body;
+    if (done.status === 'done' || done.status === 'failed') break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.equal(done.status, 'done', JSON.stringify(done));
+  return done;
+}
+
+/** The counts of the big file exactly, and one profile per distinct phone in the base. */
+async function exactly(url: string, baseId: number, done: any, f: { N: number; bad: number; repeats: number }) {
+  assert.deepEqual(
+    { rows: done.rows, created: done.created, repeated: done.updated + done.unchanged, failed: done.failed },
+    { rows: f.N, created: f.N - f.bad - f.repeats, repeated: f.repeats, failed: f.bad },
+  );
+  const count = await call(url, 'POST', `/api/v1/bases/${baseId}/profiles/count`, {});
+  assert.equal(count.body.count, f.N - f.bad - f.repeats, 'one profile per distinct phone');
 }
 
 describe('crash safety of a large import', () => {
@@ -149,10 +174,7 @@ describe('crash safety of a large import', () => {
     // The row-by-row way (this file would take the bulk way, tested below).
     const rowByRow = { KARTOTEKA_IMPORT_BULK_MIN_MB: '1000' };
     let { child, url } = await startServer(rowByRow);
-    const base = await call(url, 'POST', '/api/v1/bases', { name: 'Crash import', emailsConsented: true });
-    assert.equal(base.status, 201);
-    const baseId = base.body.id;
-    const { N, bad, repeats, importId } = await startBigImport(url, baseId);
+    const { baseId, N, bad, repeats, importId } = await startBigImport(url, 'Crash import');
 
     let lastRows = 0;
     let killedRunning = 0;
@@ -173,20 +195,9 @@ describe('crash safety of a large import', () => {
       assert.equal(r.body.created + r.body.updated + r.body.unchanged + r.body.failed, r.body.rows, 'the accounting holds at every commit');
       lastRows = r.body.rows;
     }
-    let done: any;
-    for (let i = 0; i < 6000; i++) {
-      done = (await call(url, 'GET', `/api/v1/bases/${baseId}/imports/${importId}`)).body;
-      if (done.status === 'done' || done.status === 'failed') break;
-      await new Promise((res) => setTimeout(res, 100));
-    }
-    assert.equal(done.status, 'done', JSON.stringify(done));
+    const done = await finished(url, baseId, importId);
     assert.ok(killedRunning >= 2, `the import was killed while running ${killedRunning} times of 3: it resumed, not just finished`);
-    assert.deepEqual(
-      { rows: done.rows, created: done.created, repeated: done.updated + done.unchanged, failed: done.failed },
-      { rows: N, created: N - bad - repeats, repeated: repeats, failed: bad },
-    );
-    const count = await call(url, 'POST', `/api/v1/bases/${baseId}/profiles/count`, {});
-    assert.equal(count.body.count, N - bad - repeats, 'one profile per distinct phone');
+    await exactly(url, baseId, done, { N, bad, repeats });
     const errors = await fetch(`${url}/api/v1/bases/${baseId}/imports/${importId}/errors`, { headers: { authorization: `Bearer ${TOKEN}` } });
     const text = await errors.text();
     assert.equal(text.trim().split('\r\n').length, bad + 1, 'each bad row once in the error file');
@@ -196,10 +207,7 @@ describe('crash safety of a large import', () => {
   it('the bulk way SIGKILLed while loading and while indexing starts over cleanly: no duplicates, exact counts', { timeout: 600_000 }, async () => {
     const bulkWay = { KARTOTEKA_IMPORT_BULK_MIN_MB: '1' };
     let { child, url } = await startServer(bulkWay);
-    const base = await call(url, 'POST', '/api/v1/bases', { name: 'Crash bulk import', emailsConsented: true });
-    assert.equal(base.status, 201);
-    const baseId = base.body.id;
-    const { N, bad, repeats, importId } = await startBigImport(url, baseId);
+    const { baseId, N, bad, repeats, importId } = await startBigImport(url, 'Crash bulk import');
     const killedIn: string[] = [];
     for (const phase of ['load', 'indexing']) {
       for (let i = 0; i < 3000; i++) {
@@ -214,20 +222,9 @@ describe('crash safety of a large import', () => {
       await exited(child);
       ({ child, url } = await startServer(bulkWay));
     }
-    let done: any;
-    for (let i = 0; i < 6000; i++) {
-      done = (await call(url, 'GET', `/api/v1/bases/${baseId}/imports/${importId}`)).body;
-      if (done.status === 'done' || done.status === 'failed') break;
-      await new Promise((res) => setTimeout(res, 100));
-    }
-    assert.equal(done.status, 'done', JSON.stringify(done));
+    const done = await finished(url, baseId, importId);
     assert.ok(killedIn.includes('load'), `killed in ${killedIn.join(', ')}: the load was never interrupted`);
-    assert.deepEqual(
-      { rows: done.rows, created: done.created, repeated: done.updated + done.unchanged, failed: done.failed },
-      { rows: N, created: N - bad - repeats, repeated: repeats, failed: bad },
-    );
-    const count = await call(url, 'POST', `/api/v1/bases/${baseId}/profiles/count`, {});
-    assert.equal(count.body.count, N - bad - repeats, 'one profile per distinct phone');
+    await exactly(url, baseId, done, { N, bad, repeats });
     child.kill('SIGTERM');
     await exited(child);
   });
