@@ -505,6 +505,16 @@ describe('parseGender', () => {
 });
 
 describe('splitFullName', () => {
+  it('two words: «Фамилия Имя» as written, «Имя Фамилия» turned by the known first name', () => {
+    assert.deepEqual(splitFullName('Татьяна Полевая'), { lastName: 'Полевая', firstName: 'Татьяна', middleName: null });
+    assert.deepEqual(splitFullName('ПОЛЕВАЯ ТАТЬЯНА'), { lastName: 'ПОЛЕВАЯ', firstName: 'ТАТЬЯНА', middleName: null });
+    assert.deepEqual(splitFullName('Алёна Назарова'), { lastName: 'Назарова', firstName: 'Алёна', middleName: null });
+    assert.deepEqual(splitFullName('Федорова Алена'), { lastName: 'Федорова', firstName: 'Алена', middleName: null });
+    // Both words names (or neither): as written, «Фамилия Имя».
+    assert.deepEqual(splitFullName('Роман Марк'), { lastName: 'Роман', firstName: 'Марк', middleName: null });
+    assert.deepEqual(splitFullName('Цой Виктор'), { lastName: 'Цой', firstName: 'Виктор', middleName: null });
+  });
+
   it('examples', () => {
     assert.deepEqual(splitFullName('Иванов Иван Иванович'), {
       lastName: 'Иванов',

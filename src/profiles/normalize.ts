@@ -8,6 +8,7 @@
 import { isIP, SocketAddress } from 'node:net';
 import { domainToASCII, domainToUnicode } from 'node:url';
 import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { FEMALE_NAMES, MALE_NAMES } from './names.ts';
 
 export type Gender = 'm' | 'f';
 
@@ -231,6 +232,10 @@ export function normalizeName(input: string): string | null {
 /** Russian patronymic endings: -ович/-евич/-ич, -овна/-евна, -ична/-инична. */
 const PATRONYMIC = /(?:ич|овна|евна|ична)$/u;
 /** Turkic patronymic particles written as a separate word ("Гасан оглы"). */
+/** Known first names, folded (lower case, ё as е). */
+const FIRST_NAMES: ReadonlySet<string> = new Set([...MALE_NAMES, ...FEMALE_NAMES].map((n) => n.toLowerCase().replace(/ё/g, 'е')));
+const isFirstName = (word: string) => FIRST_NAMES.has(word.toLowerCase().replace(/ё/g, 'е'));
+
 const PATRONYMIC_PARTICLES: ReadonlySet<string> = new Set(['оглы', 'огли', 'кызы', 'гызы', 'улы', 'уулу', 'угли', 'кизи']);
 
 function isPatronymic(word: string): boolean {
@@ -264,6 +269,8 @@ export function splitFullName(input: string): FullName {
       return { lastName: null, firstName: w0, middleName: null };
     case 2:
       if (isPatronymic(w1) && !isPatronymic(w0)) return { lastName: null, firstName: w0, middleName: w1 };
+      // «Татьяна Полевая»: a known first name, then a word that is not one, is «Имя Фамилия».
+      if (isFirstName(w0) && !isFirstName(w1)) return { lastName: w1, firstName: w0, middleName: null };
       return { lastName: w0, firstName: w1, middleName: null };
     case 3:
       if (isPatronymic(w2) && !isPatronymic(w1)) return { lastName: w0, firstName: w1, middleName: w2 };
