@@ -96,7 +96,8 @@ WHERE s.line = w.line AND w.line = least(w.a, w.c, w.e, w.t);
 
 WITH w AS (
   SELECT p.id, p.kind, p.email, s.outcome FROM kt_write s JOIN profiles p ON p.base_id = $1 AND p.id = s.target
-  WHERE s.round = $2 AND s.outcome IN ('created', 'updated', 'unchanged') AND p.email IS NOT NULL),
+  -- An unchanged row cannot have made a pair: its profile and email were already stored, folded then.
+  WHERE s.round = $2 AND s.outcome IN ('created', 'updated') AND p.email IS NOT NULL),
 pairs AS (
   -- A scalar lookup per written row (a subscriber's email is unique in its base): a join here is
   -- planned from the statistics, and a base bulk-loaded with members only has none of subscribers

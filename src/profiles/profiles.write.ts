@@ -577,7 +577,8 @@ async function foldSubscribers(db: Conn, plan: WritePlan, round: number): Promis
   const folded = await sql<{ id: number; into_id: number }>`
     WITH w AS (
       SELECT p.id, p.kind, p.email, s.outcome FROM kt_write s JOIN profiles p ON p.base_id = ${b} AND p.id = s.target
-      WHERE s.round = ${round} AND s.outcome IN ('created', 'updated', 'unchanged') AND p.email IS NOT NULL),
+      -- An unchanged row cannot have made a pair: its profile and email were already stored, folded then.
+      WHERE s.round = ${round} AND s.outcome IN ('created', 'updated') AND p.email IS NOT NULL),
     pairs AS (
       -- A scalar lookup per written row (a subscriber's email is unique in its base): a join here is
       -- planned from the statistics, and a base bulk-loaded with members only has none of subscribers
