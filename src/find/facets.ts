@@ -22,6 +22,7 @@ import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import type { Conn, Db } from '../db/db.ts';
 import { compileQuery, fold, fragment, identifiersFragment, phoneStartsSearched, searchTerms, type Compiled, type CompileContext, type FilterNode, type Query } from './filter.ts';
 import type { FilterField, Row } from './filter.fields.ts';
+import { STANDARD_FIELDS } from '../fields/standard.ts';
 
 const WORD = 32;
 /** Beyond this many distinct values a column is left to SQL: testing each value would cost more. */
@@ -532,7 +533,7 @@ const alias_ = (key: string) => 'k_' + key.replace(/[^A-Za-z0-9]/g, '_');
  * value of the field's type for "present", so a unique column stays three dictionary entries.
  */
 /** The standard fields of quick search's words half (kt_words: names, city, point of sale, UTM). */
-const WORD_FIELDS = ['lastName', 'firstName', 'middleName', 'city', 'pointOfSale', 'utmSource', 'utmMedium', 'utmCampaign', 'utmContent', 'utmTerm'] as const;
+const WORD_FIELDS: readonly string[] = STANDARD_FIELDS.filter((f) => f.words).map((f) => f.key);
 
 const STATE_SQL = (present: string, empty: string) => sql.raw(`(CASE WHEN ${present} THEN 2 WHEN ${empty} THEN 1 ELSE 0 END)`);
 

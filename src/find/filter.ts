@@ -4,6 +4,7 @@
 // with the same meaning: the SQL runs, the JS twin lets tests check the SQL.
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import { FieldErrors, type MessageKey, type MessageParams } from '../errors/errors.ts';
+import { STANDARD_FIELDS } from '../fields/standard.ts';
 import { normalizeCardNumber, normalizeEmail, normalizeIp, normalizePhone, parseDate } from '../profiles/normalize.ts';
 import { OPS_BY_TYPE, type FilterField, type Row } from './filter.fields.ts';
 
@@ -95,10 +96,10 @@ export const phoneStartsSearched = (prefix: string): Compiled => ({
 });
 
 /** SQL of the words half of quick search (migration 0008): names, city, point of sale, UTM. */
-export const WORDS_SQL = sql`kt_words(p.last_name, p.first_name, p.middle_name, p.city, p.point_of_sale, p.utm_source, p.utm_medium, p.utm_campaign, p.utm_content, p.utm_term)`;
+export const WORDS_SQL = sql.raw(`kt_words(${STANDARD_FIELDS.filter((f) => f.words).map((f) => `p.${f.column}`).join(', ')})`);
 
 /** The row columns of the words half, in kt_words' order. */
-export const WORD_COLUMNS = ['last_name', 'first_name', 'middle_name', 'city', 'point_of_sale', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term'] as const;
+export const WORD_COLUMNS: readonly string[] = STANDARD_FIELDS.filter((f) => f.words).map((f) => f.column);
 
 const utf8 = new TextEncoder();
 /** jsonb's key order: shorter keys first, then byte order. */

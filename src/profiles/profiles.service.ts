@@ -10,7 +10,7 @@ import { AppError, FieldErrors, invalidField, notFound, violation } from '../err
 import * as N from './normalize.ts';
 import * as repo from './profiles.repo.ts';
 import type { Profile, ProfileInput } from './profiles.schema.ts';
-import { writeProfiles, type Kind, type RowOutcome, type WriteFailure, type WritePlan, type WriteRow } from './profiles.write.ts';
+import { WRITE_FIELDS, writeProfiles, type Kind, type RowOutcome, type WriteFailure, type WritePlan, type WriteRow } from './profiles.write.ts';
 
 // Other domains reach profile rows through this service (issue 10): a row as stored (getProfile below is the
 // API view), and the bulk import's load table (import.job.ts).
@@ -20,7 +20,6 @@ export { analyzeBase, attachLoaded, buildLoadIndex, createLoadTable, dropLoadTab
 type Columns = Omit<NewProfileRow, 'base_id' | 'id' | 'created_at' | 'updated_at' | 'fields' | 'tags' | 'birth_md' | 'search'>;
 type ColumnName = keyof Columns & string;
 
-const WRITABLE = STANDARD_FIELDS.filter((f) => !f.readOnly && f.key !== 'kind');
 
 export function toProfile(r: ProfileRow): Profile {
   // Every standard field by its API key, as stored; times as ISO strings (the API schema checks the shape).
@@ -69,7 +68,7 @@ interface Prepared {
 function prepare(input: ProfileInput, region: string, defs: Map<string, FieldDef>, errs: FieldErrors): Prepared {
   const cols: Prepared['cols'] = {};
   const record = input as Record<string, unknown>;
-  for (const f of WRITABLE) {
+  for (const f of WRITE_FIELDS) {
     const raw = record[f.key];
     if (raw === undefined) continue;
     const v = raw === null ? null : normalizeStandard(f, String(raw), region, errs);
