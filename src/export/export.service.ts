@@ -28,11 +28,11 @@ import { compileContext, countSql, type Viewer } from '../find/find.service.ts';
 import { AppError, FieldErrors } from '../errors/errors.ts';
 import type { Lang } from '../i18n/messages.ts';
 import { jobRows, registerJobHandler, type JobRun } from '../jobs/jobs.service.ts';
-import { csvWriter, type WriterResult } from './csv.ts';
+import { csvWriter, type WriterResult } from '../formats/csv.write.ts';
 import * as repo from './export.repo.ts';
 import type { ExportRow } from './export.repo.ts';
 import type { CsvDialect, ExportBodyInput, ExportFormat, ExportRecord, ExportSource, ExportStatus } from './export.schema.ts';
-import { xlsxWriter, type XlsxColumn } from './xlsx.ts';
+import { xlsxWriter, type XlsxColumn } from '../formats/xlsx.write.ts';
 
 /** Profiles per keyset query: two batches are alive at once (one written, the next read); at 1M rows the XLSX export peaked at 277 MB with 10,000, 235–249 MB with 3,000, no slower. */
 export const EXPORT_BATCH = 3_000;

@@ -10,8 +10,8 @@ import { crc32, inflateRawSync } from 'node:zlib';
 import ExcelJS from 'exceljs';
 import fc from 'fast-check';
 import { unzipSync } from 'fflate';
-import { csvWriter, neutralize, type CsvCell } from './csv.ts';
-import { columnName, xlsxWriter, XLSX_MAX_CELL_CHARS, type Cell, type XlsxColumn } from './xlsx.ts';
+import { csvWriter, neutralize, type CsvCell } from '../formats/csv.write.ts';
+import { columnName, xlsxWriter, XLSX_MAX_CELL_CHARS, type Cell, type XlsxColumn } from '../formats/xlsx.write.ts';
 
 // ---------------------------------------------------------------------------
 // Helpers

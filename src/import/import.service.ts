@@ -14,15 +14,15 @@ import { AppError, FieldErrors, invalid, notFound, fromDb, type FieldError } fro
 import { t, type Lang } from '../i18n/messages.ts';
 import { jobRows, type JobRow } from '../jobs/jobs.service.ts';
 import { getSegmentRow } from '../segments/segments.service.ts';
-import { csvWriter } from '../export/csv.ts';
-import { xlsxWriter } from '../export/xlsx.ts';
-import { fileError, filePath, importsDir, openFile, type Source } from './import.files.ts';
+import { csvWriter } from '../formats/csv.write.ts';
+import { xlsxWriter } from '../formats/xlsx.write.ts';
+import { fileError, filePath, openFile, type Source } from '../formats/open.ts';
 import type { ImportProgress, ImportSettings } from './import.job.ts';
 import './import.job.ts'; // registers the import job's handler
 import * as repo from './import.repo.ts';
 import type { ImportRecord, RowFailure } from './import.repo.ts';
 import { applyMapping, checkMapping, guessMapping, remapTemplate, templateMatches, type Mapping } from './mapping.ts';
-import { xlsxSheets } from './xlsx.ts';
+import type { XlsxSheet } from '../formats/xlsx.read.ts';
 
 export type { ImportSettings } from './import.job.ts';
 export { importBatchSize } from './import.job.ts';
@@ -53,7 +53,7 @@ export async function upload(
   opts: { fileName: string; sheet?: string; maxBytes: number },
 ): Promise<ImportRow> {
   if (!(await getBase(db, baseId))) throw notFound('base', baseId);
-  fs.mkdirSync(importsDir(dataDir), { recursive: true });
+  fs.mkdirSync(path.join(dataDir, 'files', 'imports'), { recursive: true });
   const rel = path.join('files', 'imports', `${Date.now()}-${crypto.randomBytes(6).toString('hex')}`);
   const full = path.join(dataDir, rel);
   const hash = crypto.createHash('sha256');
@@ -73,17 +73,16 @@ export async function upload(
     if (size === 0) throw new AppError('bad_request', { detail: 'import_file_empty' });
     const format = magic.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04])) ? 'xlsx' : 'csv';
     const source: Source = {};
-    if (format === 'xlsx') {
-      const sheets = await xlsxSheets(full).catch((e: unknown) => {
-        throw fileError(e) ?? e;
-      });
+    // The workbook is opened once: its sheet list is read, the sheet chosen and its header read in one pass.
+    const choose = (sheets: XlsxSheet[]) => {
       const visible = sheets.filter((s) => !s.hidden);
       const chosen = opts.sheet === undefined ? (visible[0] ?? sheets[0]) : sheets.find((s) => s.name === opts.sheet || String(s.index) === opts.sheet);
       if (!chosen) throw new AppError('bad_request', { detail: 'import_sheet_not_found', params: { sheet: opts.sheet ?? '', sheets: sheets.map((s) => s.name).join(', ') } });
       source.sheet = chosen.name;
       source.sheets = sheets.map((s) => s.name);
-    }
-    const f = await openFile(full, format, source);
+      return chosen.index;
+    };
+    const f = await openFile(full, format, source, format === 'xlsx' ? choose : undefined);
     const headers = f.headers;
     // A provisional encoding (ASCII so far) is decided by reading on: read the rows once.
     if (f.sniffed) {

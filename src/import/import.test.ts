@@ -10,7 +10,7 @@ import { describe, it, test } from 'node:test';
 import ExcelJS from 'exceljs';
 import fc from 'fast-check';
 import { ADMIN_TOKEN, assertCleanProblem, testContext, type TestContext } from '../../test/context.ts';
-import { xlsxWriter } from '../export/xlsx.ts';
+import { xlsxWriter } from '../formats/xlsx.write.ts';
 import { writeCsv } from '../generate/generate.ts';
 import { runOnce, startWorker } from '../jobs/jobs.service.ts';
 

@@ -65,25 +65,16 @@ type Lang = 'ru' | 'en';
 /** The card's tabs; loyalty and communications append theirs (a value here, a Tabs.Tab and a Tabs.Panel below). */
 type TabValue = 'profile' | 'history';
 
-/** Standard fields whose labels i18n.ts already has as f_*. */
-const F_KEYS = new Set(['lastName', 'firstName', 'middleName', 'phone', 'email', 'cardNumber', 'birthDate', 'city']);
-
-/** Labels of fields by their API path (`city`, `fields.level`, `tags`) in the UI's language. */
+/** Labels of fields by their API path (`city`, `fields.level`, `tags`) in the UI's language: the API's field list names every field, standard ones included. */
 function useFieldLabel(defs: readonly FieldDef[] | undefined) {
   const { t, i18n } = useTranslation();
   const lang: Lang = i18n.language === 'en' ? 'en' : 'ru';
   return (path: string): string => {
-    if (path.startsWith('fields.')) {
-      const key = path.slice('fields.'.length);
-      const d = defs?.find((x) => x.key === key && !x.standard);
-      return d ? d.label[lang] || d.label.ru || key : key;
-    }
-    if (F_KEYS.has(path)) return t(`f_${path}`);
-    const extra = /^extraKey(\d)$/.exec(path);
-    if (extra) return t('cd_f_extraKey', { n: extra[1] });
-    if (i18n.exists(`cd_f_${path}`)) return t(`cd_f_${path}`);
-    const d = defs?.find((x) => x.key === path && x.standard);
-    return d ? d.label[lang] || d.label.ru : path;
+    if (path === 'tags') return t('cd_f_tags');
+    const custom = path.startsWith('fields.');
+    const key = custom ? path.slice('fields.'.length) : path;
+    const d = defs?.find((x) => x.key === key && x.standard === !custom);
+    return d ? d.label[lang] || d.label.ru || key : key;
   };
 }
 

@@ -26,18 +26,6 @@ export const ru = {
   cd_not_set: 'не указано',
 
   // standard field labels that i18n.ts has no f_* key for
-  cd_f_kind: 'Тип клиента',
-  cd_f_gender: 'Пол',
-  cd_f_carNumber: 'Номер автомобиля',
-  cd_f_extraKey: 'Доп. ключ {{n}}',
-  cd_f_registrationSource: 'Место регистрации',
-  cd_f_pointOfSale: 'Точка продаж',
-  cd_f_utmSource: 'UTM Source (источник)',
-  cd_f_utmMedium: 'UTM Medium (тип трафика)',
-  cd_f_utmCampaign: 'UTM Campaign (кампания)',
-  cd_f_utmContent: 'UTM Content (объявление)',
-  cd_f_utmTerm: 'UTM Term (ключевое слово)',
-  cd_f_referralId: 'ID реферала',
   cd_f_tags: 'Теги',
 
   // tags in the header
@@ -115,18 +103,6 @@ export const en: typeof ru = {
   cd_read_only: 'Read-only',
   cd_not_set: 'not set',
 
-  cd_f_kind: 'Client kind',
-  cd_f_gender: 'Gender',
-  cd_f_carNumber: 'Car number',
-  cd_f_extraKey: 'Extra key {{n}}',
-  cd_f_registrationSource: 'Registration source',
-  cd_f_pointOfSale: 'Point of sale',
-  cd_f_utmSource: 'UTM source',
-  cd_f_utmMedium: 'UTM medium',
-  cd_f_utmCampaign: 'UTM campaign',
-  cd_f_utmContent: 'UTM content',
-  cd_f_utmTerm: 'UTM term',
-  cd_f_referralId: 'Referral ID',
   cd_f_tags: 'Tags',
 
   cd_tags: 'Client tags',

@@ -9,7 +9,7 @@ import { csvHeader, generateProfiles, profileToCsvCells, writeCsv } from '../gen
 import {
   CsvError, readCsv, readCsvBatches, readHead, sniff,
   type CsvErrorReason, type CsvOptions, type CsvRow, type Delimiter,
-} from './csv.ts';
+} from './csv.read.ts';
 
 // ---------------------------------------------------------------------------
 // Helpers

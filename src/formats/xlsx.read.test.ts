@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import fc from 'fast-check';
 import { zipSync, type Zippable } from 'fflate';
-import { xlsxWriter, type Cell, type XlsxColumn } from '../export/xlsx.ts';
-import type { CsvRow } from './csv.ts';
-import { formatKind, numberText, readXlsxBatches, serialText, xlsxSheets, XlsxError, type XlsxErrorReason, type XlsxReadOptions } from './xlsx.ts';
+import { xlsxWriter, type Cell, type XlsxColumn } from './xlsx.write.ts';
+import type { CsvRow } from './csv.read.ts';
+import { formatKind, numberText, readXlsxBatches, serialText, xlsxSheets, XlsxError, type XlsxErrorReason, type XlsxReadOptions } from './xlsx.read.ts';
 
 // ---------------------------------------------------------------------------
 // Helpers

@@ -42,7 +42,7 @@
  */
 import { constants as zc, crc32, deflateRawSync } from 'node:zlib';
 import { Zip, type AsyncFlateStreamHandler, type ZipInputFile } from 'fflate';
-import { OutputSink, neutralize, startsLikeFormula, type WriterResult } from './csv.ts';
+import { OutputSink, neutralize, startsLikeFormula, type WriterResult } from './csv.write.ts';
 
 export type Cell = string | number | boolean | Date | null;
 

@@ -1,14 +1,14 @@
-// The files of an import: where uploads live, and reading one again at its data rows in the format
-// found at upload (CSV in its encoding and delimiter, or an XLSX sheet), in batches of rows.
+// Opening an uploaded file again at its data rows in the format found at upload (CSV in its encoding
+// and delimiter, or an XLSX sheet), in batches of rows; and the file readers' errors as AppErrors.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { AppError } from '../errors/errors.ts';
-import { CsvError, readHead, type CsvRow, type Delimiter, type Encoding } from './csv.ts';
-import { readXlsxBatches, XlsxError } from './xlsx.ts';
+import { CsvError, readHead, type CsvRow, type Delimiter, type Encoding } from './csv.read.ts';
+import { readXlsxBatches, XlsxError, type XlsxSheet } from './xlsx.read.ts';
 
-export const importsDir = (dataDir: string) => path.join(dataDir, 'files', 'imports');
-export const filePath = (dataDir: string, imp: { file_path: string }) => path.join(dataDir, imp.file_path);
+/** A stored upload's full path: the row keeps it relative to the data folder. */
+export const filePath = (dataDir: string, file: { file_path: string }) => path.join(dataDir, file.file_path);
 
 /** What the reader needs to read the file again exactly as at upload. */
 export interface Source {
@@ -17,6 +17,9 @@ export interface Source {
   sheet?: string;
   sheets?: string[];
 }
+
+/** How to open a file the first time (at upload): the sheet is chosen once the workbook's list is read. */
+export type Chooser = (sheets: XlsxSheet[]) => string | number | undefined;
 
 export interface OpenedFile {
   headers: string[];
@@ -45,11 +48,11 @@ export function fileError(e: unknown): AppError | undefined {
 }
 
 /** Opens an uploaded file at its data rows, in the format found at upload. */
-export async function openFile(file: string, format: string, source: Source): Promise<OpenedFile> {
+export async function openFile(file: string, format: string, source: Source, choose?: Chooser): Promise<OpenedFile> {
   try {
     if (format === 'xlsx') {
       const size = fs.statSync(file).size;
-      const gen = readXlsxBatches(file, source.sheet !== undefined ? { sheet: source.sheet } : {});
+      const gen = readXlsxBatches(file, choose ? { choose } : source.sheet !== undefined ? { sheet: source.sheet } : {});
       let headers: string[] | undefined;
       let first: CsvRow[] = [];
       while (headers === undefined) {

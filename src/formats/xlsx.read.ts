@@ -41,7 +41,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import { crc32, createInflateRaw } from 'node:zlib';
-import type { CsvRow } from './csv.ts';
+import type { CsvRow } from './csv.read.ts';
 
 export type XlsxErrorReason = 'not_xlsx' | 'sheet_not_found' | 'corrupt' | 'empty_sheet' | 'too_large';
 
@@ -62,6 +62,11 @@ export interface XlsxSheet { index: number; name: string; hidden: boolean }
 export interface XlsxReadOptions {
   /** Sheet name (case-insensitive) or 0-based index among all sheets, hidden ones included. Default: the first visible sheet. */
   sheet?: string | number;
+  /**
+   * Chooses the sheet from the workbook's list once it is read (instead of `sheet`), so that an upload
+   * learns the sheets and reads the chosen one's header from one opening of the file.
+   */
+  choose?: (sheets: XlsxSheet[]) => string | number | undefined;
   /** Cap on the uncompressed bytes of all the parts read. Default 4 GiB. */
   maxUncompressedBytes?: number;
   /** Cap on the estimated memory of the shared strings table. Default 512 MiB. */
@@ -1004,7 +1009,8 @@ class SheetHandler implements XmlHandler {
  */
 export async function* readXlsxBatches(file: string, opts: XlsxReadOptions = {}): AsyncGenerator<CsvRow[], void, void> {
   const book = await openBook(file, opts);
-  const sheet = pickSheet(book.sheets, opts.sheet);
+  const want = opts.choose ? opts.choose(book.sheets.map(({ index, name, hidden }) => ({ index, name, hidden }))) : opts.sheet;
+  const sheet = pickSheet(book.sheets, want);
   const entry = sheet.part === null ? undefined : book.zip.entries.get(sheet.part);
   if (entry === undefined) throw corrupt(`the part of the sheet «${sheet.name}» is missing`);
   const styles = await readStyles(book);
