@@ -75,6 +75,13 @@ export function createDb(pool: pg.Pool): Db {
   return db;
 }
 
+/** Where a db made by createDb connects (a worker thread opens its own connection there). */
+export function connectionString(db: Db): string {
+  const url = (poolOf(db).options as { connectionString?: string }).connectionString;
+  if (!url) throw new Error('connectionString: the pool was made without a connection string');
+  return url;
+}
+
 /** The pool under a db made by createDb: for COPY … TO STDOUT, which Kysely cannot stream. */
 export function poolOf(db: Db): pg.Pool {
   const pool = pools.get(db);

@@ -240,6 +240,30 @@ describe('facet index upkeep (issue 10)', () => {
     }
   });
 
+  it('more rows changed since the last count than a page: rebuilt in the worker (not parsed on the main thread), still exact', async () => {
+    const { b, ids, c } = await base(6);
+    dropFacetIndex(b.id);
+    const ix = facetIndex(b.id);
+    assert.equal(await ix.count(ctx.db, tula, c), 3);
+    const built = ix.builtAt;
+    configureFacets({ pageRows: 4 });
+    try {
+      await new Promise((r) => setTimeout(r, 5));
+      // 3 rows changed (two of them from Омск): caught up in place
+      for (const id of ids.slice(0, 3)) await ctx.api('PATCH', `/api/v1/bases/${b.id}/profiles/${id}`, { city: 'Тула' });
+      assert.equal(await ix.count(ctx.db, tula, c), 5);
+      assert.equal(ix.builtAt, built, 'a few changes are applied in place');
+      // 5 more (over the page of 4): a rebuild
+      for (let i = 0; i < 5; i++) await ctx.newProfile(b.id, { phone: phone(), city: 'Тула' });
+      assert.equal(await ix.count(ctx.db, tula, c, { wait: false }), undefined, 'SQL answers while it rebuilds');
+      await settled(ix);
+      assert.equal(await ix.count(ctx.db, tula, c), 10);
+      assert.ok(ix.builtAt > built, 'rebuilt');
+    } finally {
+      configureFacets({ pageRows: 10_000 });
+    }
+  });
+
   it('all bases\' indexes stay within the budget: the least recently counted base\'s goes first', async () => {
     const one = await base(6);
     const two = await base(6);

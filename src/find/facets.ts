@@ -14,40 +14,30 @@
 //
 // Memory and time (issue 10): all bases' indexes together stay within a budget
 // (KARTOTEKA_COUNT_INDEX_MB; the least recently counted base's index goes first); a
-// build runs in the background while counts go to SQL, never waiting behind it; long
-// loops yield to the event loop every CHUNK rows; tombstones are pruned once applied
+// build runs in a worker thread (facets.worker.ts: reading, parsing and its garbage off
+// the main thread, the arrays moved back without a copy) while counts go to SQL, never
+// waiting behind it; on the main thread only rows written since the last count are
+// applied (more than a page of them: a rebuild instead), yielding to the event loop
+// every few ms (facets.store.ts); tombstones are pruned once applied
 // (bases.tombstones_pruned tells an index elsewhere, older than that, to rebuild); an
 // index with many deleted slots is rebuilt; a failed build is logged and shown in /health.
+import { Worker } from 'node:worker_threads';
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import type { Conn, Db } from '../db/db.ts';
 import { compileQuery, fold, fragment, identifiersFragment, phoneStartsSearched, searchTerms, type Compiled, type CompileContext, type FilterNode, type Query } from './filter.ts';
 import type { FilterField, Row } from './filter.fields.ts';
 import { STANDARD_FIELDS } from '../fields/standard.ts';
+import { connectionString } from '../db/db.ts';
+import { popcount, unpackStore, Store, type Bits, type Column, type ColumnKind, type ColumnPlan } from './facets.store.ts';
+import type { BuildReply, BuildRequest } from './facets.worker.ts';
 
-const WORD = 32;
 /** Beyond this many distinct values a column is left to SQL: testing each value would cost more. */
 const MAX_DICT = 200_000;
 
-type Bits = Uint32Array;
-
-/** Rows handled between two yields to the event loop (about 5-15 ms of work). */
-const CHUNK = 16_384;
-const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** Deleted slots past which an index is rebuilt rather than kept: a quarter of its slots, at least this many. */
 let rebuildMinDead = 50_000;
 /** How often an index prunes the tombstones it has applied. */
 let pruneEveryMs = 60_000;
-
-function popcount(b: Bits): number {
-  let n = 0;
-  for (let i = 0; i < b.length; i++) {
-    let v = b[i]!;
-    v -= (v >>> 1) & 0x55555555;
-    v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
-    n += (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-  }
-  return n;
-}
 
 /** Column sources: a standard column, a custom field, or several standard columns read together. */
 interface Source {
@@ -60,109 +50,38 @@ interface Source {
   emptiness: boolean;
 }
 
-class DictColumn {
-  codes: Int32Array;
-  values: unknown[][] = [];
-  lookup = new Map<string, number>();
-  constructor(capacity: number) {
-    this.codes = new Int32Array(capacity);
-  }
-  code(vals: unknown[]): number {
-    const k = JSON.stringify(vals);
-    let c = this.lookup.get(k);
-    if (c === undefined) {
-      c = this.values.length;
-      this.values.push(vals);
-      this.lookup.set(k, c);
-    }
-    return c;
-  }
-}
-
-class TimeColumn {
-  ms: Float64Array;
-  constructor(capacity: number) {
-    this.ms = new Float64Array(capacity);
-  }
-}
-
-type Column = { kind: 'dict'; col: DictColumn; source: Source } | { kind: 'time'; col: TimeColumn; name: string } | { kind: 'tags'; bits: Map<number, Bits> };
-
-/**
- * Profile id -> position, open addressing over typed arrays: a JS Map of a million numbers rehashes in
- * one long pause as it grows and is traced entry by entry by every major GC (2.4 s of a 26 s count storm
- * at 1M went to Map.set alone); this one is two flat arrays, sized ahead when the count is known.
- */
-class IdMap {
-  private keys = new Float64Array(0); // 0: empty (ids start at 1)
-  private vals = new Int32Array(0);
-  private mask = -1;
-  size = 0;
-  constructor(expected = 0) {
-    this.resize(expected);
-  }
-  private resize(expected: number) {
-    let cap = 1024;
-    while (cap < expected * 2) cap *= 2;
-    const [keys, vals] = [this.keys, this.vals];
-    this.keys = new Float64Array(cap);
-    this.vals = new Int32Array(cap);
-    this.mask = cap - 1;
-    this.size = 0;
-    for (let i = 0; i < keys.length; i++) if (keys[i] !== 0) this.set(keys[i]!, vals[i]!);
-  }
-  /** Makes room for `expected` entries without rehashing on the way. */
-  reserve(expected: number) {
-    if (expected * 2 > this.keys.length) this.resize(expected);
-  }
-  private slot(id: number): number {
-    let i = Math.imul(id | 0, 0x9e3779b1) ^ Math.floor(id / 4294967296);
-    i &= this.mask;
-    while (this.keys[i] !== 0 && this.keys[i] !== id) i = (i + 1) & this.mask;
-    return i;
-  }
-  get(id: number): number | undefined {
-    const i = this.slot(id);
-    return this.keys[i] === id ? this.vals[i] : undefined;
-  }
-  set(id: number, p: number) {
-    if ((this.size + 1) * 2 > this.keys.length) this.resize(this.size + 1);
-    const i = this.slot(id);
-    if (this.keys[i] !== id) {
-      this.keys[i] = id;
-      this.size++;
-    }
-    this.vals[i] = p;
-  }
-  get byteLength(): number {
-    return this.keys.byteLength + this.vals.byteLength;
-  }
-}
-
 /** Rows read per statement while loading (a page at a time: no million-row result in memory at once). */
-const PAGE = 50_000;
+let page = 10_000;
 
 /** Thrown inside evaluation when a part cannot be evaluated in memory at all. */
 class Unsupported extends Error {}
 
+/** What a column is read from: its kind and its SQL (one expression per value; a dictionary may read several). */
+interface ColumnSql {
+  kind: ColumnKind;
+  select: RawBuilder<unknown>[];
+}
+
+const STALE = Symbol('stale');
+
 export class FacetIndex {
   readonly baseId: number;
-  private n = 0;
-  private capacity = 0;
-  private pos = new IdMap();
-  /** Position -> profile id (for pages in id order). */
-  private idAt = new Float64Array(0);
-  private live: Bits = new Uint32Array(0);
-  private columns = new Map<string, Column>();
+  private store = new Store();
+  /** The SQL of every column the store holds (re-read for rows written since, and for a rebuild). */
+  private sources = new Map<string, ColumnSql>();
   private snapshot: string | null = null;
   private xmin: string | null = null;
+  /** Set when the store missed changes it cannot catch up with in place: a rebuild replaces it. */
+  private stale = false;
   private lock: Promise<unknown> = Promise.resolve();
   private prunedAt = Date.now();
+  /** The build running, and the columns it builds. */
+  private run: { keys: Set<string>; done: Promise<void> } | null = null;
+  /** The build queued after it, with every column asked for meanwhile. */
+  private next: { want: Map<string, ColumnSql>; done: Promise<void> } | null = null;
   builtAt = Date.now();
   /** Set once the index is (being) built: counts of this base go through it. */
   warm = false;
-  /** A build (first load, or a column loaded) is running: counts go to SQL meanwhile. */
-  building = false;
   /** When a count last went through this index (the budget evicts the least recent first). */
   lastUsed = Date.now();
   /** The last pruning of tombstones started (awaited by tests). */
@@ -174,200 +93,139 @@ export class FacetIndex {
     this.baseId = baseId;
   }
 
+  /** A build (first load, columns added, or a rebuild) is running: counts go to SQL meanwhile. */
+  get building(): boolean {
+    return this.run !== null;
+  }
+
   get size(): number {
-    return popcount(this.live);
+    return popcount(this.store.live);
   }
 
   /** Slots of deleted profiles. */
   get dead(): number {
-    return this.n - this.size;
+    return this.store.n - this.size;
   }
 
-  /** Bytes held, from the arrays' sizes (a dictionary value taken as 64 bytes). */
   bytes(): number {
-    let b = this.live.byteLength + this.pos.byteLength + this.idAt.byteLength;
-    for (const c of this.columns.values()) {
-      if (c.kind === 'dict') b += c.col.codes.byteLength + c.col.values.length * 64;
-      else if (c.kind === 'time') b += c.col.ms.byteLength;
-      else for (const bits of c.bits.values()) b += bits.byteLength;
-    }
-    return b;
+    return this.store.bytes();
   }
 
-  /** Runs `work` alone: a refresh mutates the index, and evaluations must not see it half-done. */
+  /** Runs `work` alone: catching up mutates the store, and evaluations must not see it half-done. */
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     const run = this.lock.then(work, work);
     this.lock = run.catch(() => undefined);
     return run;
   }
 
-  private grow(min: number) {
-    if (min <= this.capacity) return;
-    const cap = Math.max(min, Math.ceil(this.capacity * 1.5), 1024);
-    const live = new Uint32Array(Math.ceil(cap / WORD));
-    live.set(this.live);
-    this.live = live;
-    const idAt = new Float64Array(cap);
-    idAt.set(this.idAt);
-    this.idAt = idAt;
-    for (const c of this.columns.values()) {
-      if (c.kind === 'dict') {
-        const codes = new Int32Array(cap);
-        codes.set(c.col.codes);
-        c.col.codes = codes;
-      } else if (c.kind === 'time') {
-        const ms = new Float64Array(cap);
-        ms.set(c.col.ms);
-        c.col.ms = ms;
-      } else {
-        for (const [id, b] of c.bits) {
-          const nb = new Uint32Array(Math.ceil(cap / WORD));
-          nb.set(b);
-          c.bits.set(id, nb);
-        }
-      }
-    }
-    this.capacity = cap;
-  }
-
-  private position(id: number): number {
-    let p = this.pos.get(id);
-    if (p === undefined) {
-      p = this.n++;
-      this.grow(this.n);
-      this.pos.set(id, p);
-      this.idAt[p] = id;
-    }
-    return p;
-  }
-
-  private setValue(c: Column, p: number, row: Record<string, unknown>, key: string) {
-    if (c.kind === 'dict') {
-      const vals = c.source.select.map((_, i) => row[`${key}_${i}`] ?? null);
-      c.col.codes[p] = c.col.code(vals);
-    } else if (c.kind === 'time') {
-      c.col.ms[p] = Number(row[key]); // epoch ms floored as a Date holds it, selected as a number (no Date parsed per row)
-    } else {
-      const tags = (row[key] as (number | string)[]).map(Number);
-      for (const [id, b] of c.bits) if (!tags.includes(id)) b[p >>> 5]! &= ~(1 << (p & 31));
-      for (const id of tags) {
-        let b = c.bits.get(id);
-        if (!b) c.bits.set(id, (b = new Uint32Array(Math.ceil(this.capacity / WORD))));
-        b[p >>> 5]! |= 1 << (p & 31);
-      }
-    }
-  }
-
-  private selectList(cols: [string, Column][]): RawBuilder<unknown> {
+  /** The select list of `cols` (`p.id` first), each value under its own alias. */
+  private selectList(cols: Map<string, ColumnSql>): RawBuilder<unknown> {
     const parts: RawBuilder<unknown>[] = [sql`p.id`];
-    for (const [key, c] of cols) {
-      const alias = alias_(key);
-      if (c.kind === 'dict') c.source.select.forEach((s, i) => parts.push(sql`${s} AS ${sql.ref(`${alias}_${i}`)}`));
-      else if (c.kind === 'time') parts.push(sql`floor(extract(epoch FROM ${sql.raw(`p.${c.name}`)}) * 1000)::float8 AS ${sql.ref(alias)}`);
-      else parts.push(sql`p.tags AS ${sql.ref(alias)}`);
-    }
+    for (const [key, c] of cols) c.select.forEach((s, i) => parts.push(sql`${s} AS ${sql.ref(`${alias_(key)}_${i}`)}`));
     return sql.join(parts);
   }
 
-  private async apply(rows: Record<string, unknown>[], cols: [string, Column][]) {
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!;
-      const p = this.position(Number(r.id));
-      this.live[p >>> 5]! |= 1 << (p & 31);
-      for (const [key, c] of cols) this.setValue(c, p, r, alias_(key));
-      if (i % CHUNK === CHUNK - 1) await breathe();
-    }
+  private planOf(cols: Map<string, ColumnSql>): ColumnPlan[] {
+    return [...cols].map(([key, c]) => ({ key, kind: c.kind, names: c.select.map((_, i) => `${alias_(key)}_${i}`) }));
   }
 
-  /** The base's rows in id order, PAGE at a time, each page handed to `each` before the next is read. */
-  private async pages(trx: Conn, select: RawBuilder<unknown>, each: (rows: Record<string, unknown>[]) => Promise<void>) {
-    for (let after = 0; ; ) {
-      const page = await sql<Record<string, unknown>>`
-        SELECT ${select} FROM profiles p WHERE p.base_id = ${this.baseId} AND p.id > ${after} ORDER BY p.id LIMIT ${PAGE}`.execute(trx);
-      if (!page.rows.length) return;
-      await each(page.rows);
-      after = Number(page.rows[page.rows.length - 1]!.id);
-      await breathe();
-    }
-  }
-
-  /** Forgets everything: the next refresh builds the index again. */
-  private reset() {
-    this.n = 0;
-    this.capacity = 0;
-    this.pos = new IdMap();
-    this.idAt = new Float64Array(0);
-    this.live = new Uint32Array(0);
-    this.columns = new Map();
-    this.snapshot = null;
-    this.xmin = null;
+  /** Whether the store can answer a query needing `keys` once caught up. */
+  private ready(keys: Iterable<string>): boolean {
+    if (this.stale || this.snapshot === null) return false;
+    for (const k of keys) if (!this.store.columns.has(k)) return false;
+    return true;
   }
 
   /**
-   * Brings the index to the snapshot of `trx` (a REPEATABLE READ transaction) and loads any of
-   * `want` not loaded yet. Rows written since the last snapshot are re-read; deletions are applied.
+   * Brings the store to the snapshot of `trx` (REPEATABLE READ): deletions, then the rows written since
+   * (an id deleted and written again stays alive). False when it cannot in place — an index elsewhere
+   * pruned tombstones this one has not applied, or more rows changed than a page (a big import: the
+   * worker rebuilds rather than the main thread parsing them).
    */
-  private async refresh(trx: Conn, want: Map<string, (capacity: number) => Column>) {
-    try {
-      await this.bringUp(trx, want);
-    } catch (e) {
-      // Half a column loaded, or changes half applied, would give wrong counts ever after: start afresh.
-      this.reset();
-      throw e;
-    }
-  }
-
-  private async bringUp(trx: Conn, want: Map<string, (capacity: number) => Column>) {
+  private async catchUp(trx: Conn): Promise<boolean> {
     const snap = (await sql<{ s: string; x: string }>`SELECT pg_current_snapshot()::text AS s, pg_snapshot_xmin(pg_current_snapshot())::text AS x`.execute(trx)).rows[0]!;
-    const fresh: [string, Column][] = [];
-    const all = () => [...this.columns.entries()];
-    if (this.xmin !== null) {
-      // Tombstones this index has not applied were pruned by an index elsewhere: build again.
-      const h = await sql<{ behind: boolean }>`SELECT tombstones_pruned > ${this.xmin}::xid8 AS behind FROM bases WHERE id = ${this.baseId}`.execute(trx);
-      if (h.rows[0]?.behind) this.reset();
-    }
-    const fresh_: [string, (capacity: number) => Column][] = [...want].filter(([key]) => !this.columns.has(key));
-    if (this.snapshot === null) {
-      // First build: every live id, a page at a time in id order — with the wanted columns when there
-      // are any (loading a column places its rows too: one pass over the base, not two).
-      const total = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM profiles p WHERE p.base_id = ${this.baseId}`.execute(trx)).rows[0]!.n;
-      this.grow(total);
-      this.pos.reserve(total);
-      if (!fresh_.length) {
-        await this.pages(trx, sql`p.id`, async (rows) => {
-          for (const r of rows) {
-            const p = this.position(Number(r.id));
-            this.live[p >>> 5]! |= 1 << (p & 31);
-          }
-        });
-      }
-    } else {
-      // Deletions first, then the rows written since: an id deleted and written again stays alive.
-      const gone = await sql<{ id: number }>`
-        SELECT t.id FROM profile_tombstones t
-        WHERE t.base_id = ${this.baseId} AND t.writer >= ${this.xmin}::xid8 AND NOT pg_visible_in_snapshot(t.writer, ${this.snapshot}::pg_snapshot)`.execute(trx);
-      for (const r of gone.rows) {
-        const p = this.pos.get(Number(r.id));
-        if (p !== undefined) this.live[p >>> 5]! &= ~(1 << (p & 31));
-      }
-      const changed = await sql<Record<string, unknown>>`
-        SELECT ${this.selectList(all())} FROM profiles p
-        WHERE p.base_id = ${this.baseId} AND p.writer >= ${this.xmin}::xid8 AND NOT pg_visible_in_snapshot(p.writer, ${this.snapshot}::pg_snapshot)`.execute(trx);
-      await this.apply(changed.rows, all());
-    }
-    for (const [key, make] of fresh_) fresh.push([key, make(this.capacity)]);
-    if (fresh.length) {
-      for (const [key, c] of fresh) this.columns.set(key, c);
-      await this.pages(trx, this.selectList(fresh), (rows) => this.apply(rows, fresh));
-    }
+    const h = await sql<{ behind: boolean }>`SELECT tombstones_pruned > ${this.xmin}::xid8 AS behind FROM bases WHERE id = ${this.baseId}`.execute(trx);
+    if (h.rows[0]?.behind) return false;
+    const changed = await sql<Record<string, unknown>>`
+      SELECT ${this.selectList(this.sources)} FROM profiles p
+      WHERE p.base_id = ${this.baseId} AND p.writer >= ${this.xmin}::xid8 AND NOT pg_visible_in_snapshot(p.writer, ${this.snapshot}::pg_snapshot)
+      LIMIT ${page + 1}`.execute(trx);
+    if (changed.rows.length > page) return false;
+    const gone = await sql<{ id: number }>`
+      SELECT t.id FROM profile_tombstones t
+      WHERE t.base_id = ${this.baseId} AND t.writer >= ${this.xmin}::xid8 AND NOT pg_visible_in_snapshot(t.writer, ${this.snapshot}::pg_snapshot)`.execute(trx);
+    this.store.kill(gone.rows.map((r) => Number(r.id)));
+    await this.store.apply(changed.rows, this.planOf(this.sources));
     this.snapshot = snap.s;
     this.xmin = snap.x;
+    return true;
+  }
+
+  /**
+   * Builds a new store in the worker — the columns held plus `want` — and puts it in place of the old
+   * one. A build already running that covers `want` is waited for; otherwise `want` joins the one build
+   * queued after it (a storm of different queries makes one more build, not one each). A failure is
+   * logged and kept for /health.
+   */
+  private build(db: Db, want: Map<string, ColumnSql>): Promise<void> {
+    if (this.run && [...want.keys()].every((k) => this.run!.keys.has(k))) return this.run.done;
+    if (this.next) {
+      for (const [k, c] of want) this.next.want.set(k, c);
+      return this.next.done;
+    }
+    if (this.run) {
+      const next: { want: Map<string, ColumnSql>; done: Promise<void> } = { want: new Map(want), done: Promise.resolve() };
+      next.done = this.run.done.then(() => this.start(db, next.want));
+      this.next = next;
+      return next.done;
+    }
+    return this.start(db, want);
+  }
+
+  private start(db: Db, want: Map<string, ColumnSql>): Promise<void> {
+    this.next = null;
+    const cols = new Map([...this.sources, ...want]);
+    const run = { keys: new Set(cols.keys()), done: Promise.resolve() };
+    this.run = run;
+    run.done = (async () => {
+      try {
+        const list = this.selectList(cols).compile(db);
+        const reply = await buildInWorker({ url: connectionString(db), baseId: this.baseId, list: { sql: list.sql, parameters: list.parameters }, plan: this.planOf(cols), page });
+        await this.exclusive(async () => {
+          this.store = unpackStore(reply.packed);
+          this.sources = cols;
+          this.snapshot = reply.snapshot;
+          this.xmin = reply.xmin;
+          this.stale = false;
+        });
+        this.failure = null;
+        this.builtAt = Date.now();
+      } catch (e) {
+        this.failure = { message: e instanceof Error ? e.message : String(e), at: new Date().toISOString() };
+        this.warm = false;
+        log(`count index of base ${this.baseId}: build failed`, e);
+      } finally {
+        if (this.run === run) this.run = null;
+      }
+      enforceBudget(this);
+    })();
+    return run.done;
+  }
+
+  /** Forgets everything (memory freed): the next count builds the index again. */
+  private reset() {
+    this.store = new Store();
+    this.sources = new Map();
+    this.snapshot = null;
+    this.xmin = null;
+    this.stale = false;
   }
 
   /**
    * Evaluates a query in one REPEATABLE READ transaction after bringing the index to its snapshot,
    * and hands the matching bits to `then` in that transaction. Undefined when nothing of the query
-   * benefits from the index (the caller then asks SQL). `ctx` comes from compileContext for this base.
+   * benefits from the index (the caller then asks SQL), or — unless `wait` — while the index builds
+   * what the query needs. `ctx` comes from compileContext for this base.
    */
   private async evaluate<T>(
     db: Db,
@@ -385,49 +243,47 @@ export class FacetIndex {
     }
     if (!plan.inMemory) return undefined;
     this.lastUsed = Date.now();
-    const missing = this.snapshot === null || [...plan.columns.keys()].some((k) => !this.columns.has(k));
-    if (!opts.wait && (this.building || missing)) {
-      // Not ready for this query: SQL answers it while the index builds what it lacks.
-      if (!this.building) void this.build(db, plan.columns);
-      return undefined;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (!this.ready(plan.columns.keys())) {
+        const built = this.build(db, plan.columns);
+        if (!opts.wait) return undefined;
+        await built;
+        if (this.failure) return undefined;
+        continue;
+      }
+      const r = await this.exclusive(() =>
+        db
+          .transaction()
+          .setIsolationLevel('repeatable read')
+          .execute(async (trx) => {
+            try {
+              if (!this.ready(plan.columns.keys()) || !(await this.catchUp(trx))) {
+                this.stale = true;
+                return STALE;
+              }
+            } catch (e) {
+              // Changes half applied would give wrong counts ever after: start afresh.
+              this.reset();
+              throw e;
+            }
+            return { value: await then(trx, await new Evaluator(this, trx, ctx).query(query)) };
+          }),
+      );
+      if (r === STALE) continue;
+      this.afterUse(db);
+      return r.value;
     }
-    const r = await this.exclusive(() =>
-      db
-        .transaction()
-        .setIsolationLevel('repeatable read')
-        .execute(async (trx) => {
-          await this.refresh(trx, plan.columns);
-          return then(trx, await new Evaluator(this, trx, ctx).query(query));
-        }),
-    );
-    this.afterUse(db);
-    return r;
-  }
-
-  /** Builds what `want` needs in the background; a failure is logged and kept for /health. */
-  private async build(db: Db, want: Map<string, (capacity: number) => Column>): Promise<void> {
-    this.building = true;
-    try {
-      await this.exclusive(() => db.transaction().setIsolationLevel('repeatable read').execute((trx) => this.refresh(trx, want)));
-      this.failure = null;
-      this.builtAt = Date.now();
-    } catch (e) {
-      this.failure = { message: e instanceof Error ? e.message : String(e), at: new Date().toISOString() };
-      this.warm = false;
-      log(`count index of base ${this.baseId}: build failed`, e);
-    } finally {
-      this.building = false;
-    }
-    enforceBudget(this);
+    return undefined;
   }
 
   /** After a count: prune applied tombstones now and then; rebuild when deleted slots pile up; keep to the budget. */
   private afterUse(db: Db) {
-    if (this.dead > Math.max(rebuildMinDead, this.n / 4)) {
+    if (this.dead > Math.max(rebuildMinDead, this.store.n / 4)) {
       retire(this);
       return;
     }
-    if (Date.now() - this.prunedAt >= pruneEveryMs && this.xmin !== null) {
+    // Not while a build runs: its snapshot is older than this one, and it would find its tombstones gone.
+    if (Date.now() - this.prunedAt >= pruneEveryMs && this.xmin !== null && !this.building) {
       this.prunedAt = Date.now();
       this.pruning = pruneTombstones(db, this.baseId, this.xmin).catch((e) => log(`count index of base ${this.baseId}: pruning tombstones failed`, e));
     }
@@ -487,7 +343,7 @@ export class FacetIndex {
         i = m;
       }
     };
-    const ids = this.idAt;
+    const ids = this.store.idAt;
     for (let w = 0; w < bits.length; w++) {
       let word = bits[w]!;
       while (word !== 0) {
@@ -505,19 +361,19 @@ export class FacetIndex {
   // --- used by the evaluator -------------------------------------------------
 
   words(): number {
-    return this.live.length;
+    return this.store.live.length;
   }
   liveBits(): Bits {
-    return this.live;
+    return this.store.live;
   }
   column(key: string): Column | undefined {
-    return this.columns.get(key);
+    return this.store.columns.get(key);
   }
   count_(): number {
-    return this.n;
+    return this.store.n;
   }
   positionOf(id: number): number | undefined {
-    return this.pos.get(id);
+    return this.store.pos.get(id);
   }
 }
 
@@ -593,7 +449,7 @@ function sourceFor(f: FilterField, emptiness: boolean): Source {
 
 /** Walks a query once to find the columns it needs; throws Unsupported for what the index cannot do. */
 class Planner {
-  readonly columns = new Map<string, (capacity: number) => Column>();
+  readonly columns = new Map<string, ColumnSql>();
   inMemory = false;
   private readonly ctx: CompileContext;
   private depth = 0;
@@ -609,7 +465,7 @@ class Planner {
     if (q.q !== undefined) {
       for (const key of WORD_FIELDS) {
         const source = sourceFor(this.ctx.fields.get(key)!, false);
-        this.columns.set(source.key, (cap) => ({ kind: 'dict', col: new DictColumn(cap), source }));
+        this.columns.set(source.key, { kind: 'dict', select: source.select });
       }
       this.inMemory = true;
     }
@@ -634,13 +490,14 @@ class Planner {
       return;
     }
     if (f.type === 'tags') {
-      this.columns.set('tags', () => ({ kind: 'tags', bits: new Map() }));
+      this.columns.set('tags', { kind: 'tags', select: [sql`p.tags`] });
       this.inMemory = true;
       return;
     }
     if (f.type === 'datetime') {
       const name = f.key === 'createdAt' ? 'created_at' : 'updated_at';
-      this.columns.set(`t:${name}`, (cap) => ({ kind: 'time', col: new TimeColumn(cap), name }));
+      // epoch ms floored as a Date holds it, selected as a number (no Date parsed per row)
+      this.columns.set(`t:${name}`, { kind: 'time', select: [sql.raw(`floor(extract(epoch FROM p.${name}) * 1000)::float8`)] });
       this.inMemory = true;
       return;
     }
@@ -648,7 +505,7 @@ class Planner {
     if (['phone', 'email', 'card', 'number'].includes(f.type) && !(c.op === 'isEmpty' || c.op === 'isNotEmpty') && f.jsonKey === undefined) return;
     const emptiness = c.op === 'isEmpty' || c.op === 'isNotEmpty';
     const source = sourceFor(f, emptiness);
-    this.columns.set(source.key, (cap) => ({ kind: 'dict', col: new DictColumn(cap), source }));
+    this.columns.set(source.key, { kind: 'dict', select: source.select });
     this.inMemory = true;
   }
 }
@@ -879,12 +736,54 @@ function flip(holds: (t: number) => boolean): number {
 // one index per base per process
 // ---------------------------------------------------------------------------
 
+/**
+ * The one build worker (facets.worker.ts): started on the first build, builds one at a time, and does
+ * not keep the process alive when idle.
+ */
+let worker: Worker | null = null;
+let builds = 0;
+let queue: Promise<unknown> = Promise.resolve();
+const waiting = new Map<number, { resolve: (r: BuildReply & { ok: true }) => void; reject: (e: Error) => void }>();
+
+function buildInWorker(req: Omit<BuildRequest, 'id'>): Promise<BuildReply & { ok: true }> {
+  const run = queue.then(
+    () =>
+      new Promise<BuildReply & { ok: true }>((resolve, reject) => {
+        if (!worker) {
+          const w = new Worker(new URL('./facets.worker.ts', import.meta.url));
+          w.on('message', (m: BuildReply) => {
+            const wait = waiting.get(m.id);
+            waiting.delete(m.id);
+            if (!waiting.size) w.unref();
+            if (m.ok) wait?.resolve(m);
+            else wait?.reject(new Error(m.message));
+          });
+          const fail = (e: Error) => {
+            if (worker === w) worker = null;
+            for (const wait of waiting.values()) wait.reject(e);
+            waiting.clear();
+          };
+          w.on('error', fail);
+          w.on('exit', (code) => fail(new Error(`the count index worker exited (${code})`)));
+          worker = w;
+        }
+        const id = ++builds;
+        waiting.set(id, { resolve, reject });
+        worker.ref();
+        worker.postMessage({ ...req, id } satisfies BuildRequest);
+      }),
+  );
+  queue = run.catch(() => undefined);
+  return run;
+}
+
 const indexes = new Map<number, FacetIndex>();
 let budget = 512 * 1048576;
 let log: (msg: string, err?: unknown) => void = (msg, err) => console.error(msg, err);
 
 /** The memory all bases' indexes may take together, where failures are logged (the server's logger); tests tune the rest. */
-export function configureFacets(opts: { budgetBytes?: number; log?: (msg: string, err?: unknown) => void; rebuildMinDead?: number; pruneEveryMs?: number }): void {
+export function configureFacets(opts: { budgetBytes?: number; log?: (msg: string, err?: unknown) => void; rebuildMinDead?: number; pruneEveryMs?: number; pageRows?: number }): void {
+  if (opts.pageRows !== undefined) page = opts.pageRows;
   if (opts.budgetBytes !== undefined) budget = opts.budgetBytes;
   if (opts.log) log = opts.log;
   if (opts.rebuildMinDead !== undefined) rebuildMinDead = opts.rebuildMinDead;
