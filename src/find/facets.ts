@@ -95,7 +95,7 @@ export class FacetIndex {
 
   /** A build (first load, columns added, or a rebuild) is running: counts go to SQL meanwhile. */
   get building(): boolean {
-    return this.run !== null;
+    return this.run !== null || this.next !== null;
   }
 
   get size(): number {

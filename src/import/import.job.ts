@@ -368,12 +368,13 @@ async function importJob(run: JobRun): Promise<unknown> {
         progress = { ...progress, ...ZERO, done: 0, total: 0, phase: undefined };
         done0 = 0;
       }
-      const bulk =
+      let bulk =
         progress.phase === 'attached' ||
         (progress.done === 0 &&
           size >= loadConfig().importBulkMinBytes &&
           settings.mode !== 'update' &&
           (await profiles.isEmptyBase(run.db, imp.base_id)));
+      if (bulk && progress.phase !== 'attached') bulk = await claimBulk(run, imp);
       const rest = restFile(run, imp);
       if (bulk && progress.phase !== 'attached') {
         const loaded = await bulkLoad(pass(), rest);
@@ -381,7 +382,7 @@ async function importJob(run: JobRun): Promise<unknown> {
         progress = { ...progress, total: fixedTotal, line: 0, phase: 'attached' };
         await run.db.transaction().execute(async (trx) => {
           await profiles.attachLoaded(trx, imp.base_id);
-          await jobRows.saveProgress(trx, run.id, progress);
+          await run.checkpoint(progress, trx);
         });
         // The partition's column statistics: without them the rows left to match are joined to the base by scanning it.
         await profiles.analyzeBase(run.db, imp.base_id);
@@ -409,6 +410,29 @@ async function importJob(run: JobRun): Promise<unknown> {
     .returning(['rows', 'created', 'updated', 'unchanged', 'failed'])
     .executeTakeFirstOrThrow();
   return { ...finished, dryRun: settings.dryRun };
+}
+
+/**
+ * Claims the bulk way for this import: under the base's bulk lock, with no other import loading the base
+ * and the base still empty, this run's phase 'load' is saved in that same transaction (so the next one
+ * to ask sees it) and whatever a dead load left is undone. While another import loads the base, waits
+ * for it with heartbeats; once that one attached its rows the base is not empty: false, the incremental
+ * way. Two imports into one empty base therefore never fill its one load table together.
+ */
+async function claimBulk(run: JobRun, imp: ImportRow): Promise<boolean> {
+  for (;;) {
+    const claim = await run.db.transaction().execute(async (trx) => {
+      await repo.lockBaseBulk(trx, imp.base_id);
+      if (await jobRows.othersInPhase(trx, run.id, imp.base_id, 'import', ['load', 'indexing'])) return 'wait';
+      if (!(await profiles.isEmptyBase(trx, imp.base_id))) return 'no';
+      await undoLoad(trx, run, imp);
+      await run.checkpoint({ ...ZERO, done: 0, total: 0, phase: 'load' } satisfies ImportProgress, trx);
+      return 'yes';
+    });
+    if (claim !== 'wait') return claim === 'yes';
+    if ((await run.checkpoint(run.progress)).cancelled) throw new JobStopped('cancelled');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
 }
 
 /** What a bulk load wrote before its attach, undone: the load table, its history, failed rows and counts. */
@@ -485,10 +509,6 @@ async function inBatches(pass: Pass, flush: (rows: CsvRow[]) => Promise<void>, s
 async function bulkLoad(pass: Pass, restPath: string): Promise<{ rest: number; cancelled: boolean }> {
   const { run, imp, plan, ctx, advance } = pass;
   const b = imp.base_id;
-  await run.db.transaction().execute(async (trx) => {
-    await undoLoad(trx, run, imp);
-    await jobRows.saveProgress(trx, run.id, { ...ZERO, done: 0, total: 0, phase: 'load' } satisfies ImportProgress);
-  });
   let rest = 0;
   let cancelled = false;
   // The rows left for the incremental way, prepared as they are now (their repeats known from the
@@ -509,8 +529,7 @@ async function bulkLoad(pass: Pass, restPath: string): Promise<{ rest: number; c
         const o: BatchOutcome = { rows: fresh.length + failures.length, created, updated: 0, unchanged: 0, failed: failures.length };
         await repo.addCounts(trx, imp.id, o);
         const p = advance(o, 0);
-        if ((await jobRows.getJob(run.db, run.id))?.status === 'cancelled') cancelled = true;
-        await jobRows.saveProgress(run.db, run.id, { ...p, phase: 'load' });
+        if ((await run.checkpoint({ ...p, phase: 'load' })).cancelled) cancelled = true;
       };
       const flush = async (rows: CsvRow[]) => {
         const prepared = rows.map((r) => prepareRow(r, ctx));
@@ -535,10 +554,11 @@ async function bulkLoad(pass: Pass, restPath: string): Promise<{ rest: number; c
     throw e;
   }
   const indexing: ImportProgress = { ...advance({ rows: 0, created: 0, updated: 0, unchanged: 0, failed: 0 }, 0), phase: 'indexing' };
-  await jobRows.saveProgress(run.db, run.id, indexing);
+  await run.checkpoint(indexing);
   // The builds take minutes at 1M rows and commit no batch: the job's heartbeat goes on meanwhile, or
-  // another worker would take it for dead and start it over under this one.
-  const beat = setInterval(() => void jobRows.saveProgress(run.db, run.id, indexing).catch(() => undefined), 10_000);
+  // another worker would take it for dead and start it over under this one. (Taken over all the same,
+  // the next checkpoint — the attach's — stops this run.)
+  const beat = setInterval(() => void run.checkpoint(indexing).catch(() => undefined), 10_000);
   const queue = await profiles.loadIndexStatements(run.db, b);
   try {
     await Promise.all(
@@ -573,9 +593,7 @@ async function dryRun(pass: Pass, current: () => ImportProgress): Promise<void> 
         const o = await applyRows(trx, imp, plan, rows, prepared, ctx.labels);
         for (const k of Object.keys(totals) as (keyof BatchOutcome)[]) totals[k] += o[k];
         const p = advance(o, rows[rows.length - 1]!.line);
-        const job = await jobRows.getJob(run.db, run.id);
-        if (job?.status === 'cancelled') throw new JobStopped('cancelled');
-        await jobRows.saveProgress(run.db, run.id, p);
+        if ((await run.checkpoint(p)).cancelled) throw new JobStopped('cancelled');
       };
       await inBatches(pass, flush);
       // The error file of a dry run is kept: it shows which rows would fail.
@@ -602,7 +620,7 @@ async function dryRun(pass: Pass, current: () => ImportProgress): Promise<void> 
       }
       await repo.insertErrors(trx, imp.base_id, imp.id, page);
       await repo.addCounts(trx, imp.id, totals);
-      await jobRows.saveProgress(trx, run.id, current());
+      await run.checkpoint(current(), trx);
     });
   } finally {
     fs.rmSync(file, { force: true });

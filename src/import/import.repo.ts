@@ -79,3 +79,12 @@ export async function undoImport(db: Conn, baseId: number, importId: number): Pr
   await sql`DELETE FROM import_errors WHERE base_id = ${baseId} AND import_id = ${importId}`.execute(db);
   await sql`UPDATE imports SET rows = 0, created = 0, updated = 0, unchanged = 0, failed = 0 WHERE base_id = ${baseId} AND id = ${importId}`.execute(db);
 }
+
+/**
+ * name: lock-base-bulk
+ * Serializes the decision to bulk-load a base (held to the end of the caller's transaction): two imports
+ * into one empty base must not both fill its one load table.
+ */
+export async function lockBaseBulk(trx: Conn, baseId: number): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(hashtext('kartoteka.bulk-load'), ${baseId}::int)`.execute(trx);
+}

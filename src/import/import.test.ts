@@ -440,6 +440,33 @@ describe('the bulk way (a large file into an empty base)', () => {
     assert.ok(found.body.items.some((p: { id: number }) => p.id === taken.id));
   });
 
+  it('two imports into one empty base at once: one loads, the other waits and then goes row by row; both whole, nothing clashes', async () => {
+    const [one, two] = [await generated(800, 14), await generated(700, 15)];
+    const [together, apart] = [await ctx.newBase(), await ctx.newBase()];
+    await importFile(apart.id, one, {});
+    await importFile(apart.id, two, {});
+    await withBatchSize(100, async () => {
+      await withBulk(async () => {
+        const jobs: number[] = [];
+        const imports: number[] = [];
+        for (const body of [one, two]) {
+          const up = await upload(ctx, together.id, body);
+          const st = await ctx.api('POST', `/api/v1/bases/${together.id}/imports/${up.body.import.id}/start`, { mapping: up.body.mapping });
+          jobs.push(st.body.jobId);
+          imports.push(up.body.import.id);
+        }
+        // Two workers, each taking one of the two jobs.
+        const ran = await Promise.all([runOnce(ctx.db, { dataDir: ctx.config.dataDir }), runOnce(ctx.db, { dataDir: ctx.config.dataDir })]);
+        assert.deepEqual(ran.map((j) => j?.status), ['done', 'done'], JSON.stringify(ran.map((j) => j?.error)));
+        const phases = [];
+        for (const id of imports) phases.push((await ctx.api('GET', `/api/v1/bases/${together.id}/imports/${id}`)).body.progress.phase);
+        assert.deepEqual(phases.sort(), ['rest', 'rows'], 'one took the bulk way, the other the incremental one after it');
+      });
+    });
+    const [a, b] = [await comparable(apart.id), await comparable(together.id)];
+    assert.deepEqual([b.length, missing(b, a), missing(a, b)], [a.length, [], []]);
+  });
+
   it('killed after the load, it goes on with the rest of the file: no duplicates, exact counts', async () => {
     const body = await generated(900, 12);
     const [slow, fast] = [await ctx.newBase(), await ctx.newBase()];

@@ -46,7 +46,19 @@ export async function markRunningStale(db: Conn): Promise<void> {
 
 /** The job row locked for one batch: the worker checks it still owns the job and reads the saved progress. */
 export async function lockJob(db: Conn, id: number): Promise<Pick<JobRow, 'status' | 'attempts' | 'progress'> | undefined> {
-  return db.selectFrom('jobs').select(['status', 'attempts', 'progress']).where('id', '=', id).forUpdate().executeTakeFirst();
+  // NO KEY: rows written in a handler's own long transaction may reference the job (FK: KEY SHARE), and must not block its checkpoints.
+  return db.selectFrom('jobs').select(['status', 'attempts', 'progress']).where('id', '=', id).forNoKeyUpdate().executeTakeFirst();
+}
+
+/** Whether another live run of `kind` in the base is in one of `phases` (a handler's progress.phase). */
+export async function othersInPhase(db: Conn, jobId: number, baseId: number, kind: string, phases: readonly string[]): Promise<boolean> {
+  const r = await sql<{ x: boolean }>`
+    SELECT EXISTS (
+      SELECT 1 FROM jobs
+      WHERE base_id = ${baseId} AND kind = ${kind} AND id <> ${jobId} AND status = 'running'
+        AND heartbeat_at >= now() - make_interval(secs => ${STALE_AFTER_SECONDS})
+        AND progress ->> 'phase' = ANY (${[...phases]}::text[])) AS x`.execute(db);
+  return r.rows[0]!.x;
 }
 
 export async function saveProgress(db: Conn, id: number, progress: unknown): Promise<void> {

@@ -23,6 +23,7 @@ export const jobRows = {
   insertJob: repo.insertJob,
   getJob: repo.getJob,
   saveProgress: repo.saveProgress,
+  othersInPhase: repo.othersInPhase,
   cancelJob: repo.cancelJob,
   deleteTargets: repo.deleteTargets,
 };
@@ -55,6 +56,13 @@ export interface JobRun {
    * (then nothing of this batch is applied).
    */
   batch(work: (trx: Trx, progress: Progress) => Promise<Progress>): Promise<Progress>;
+  /**
+   * Saves progress outside a batch (a handler's own long work: a bulk load and its index builds, a dry
+   * run) after checking that this run still owns the job: JobStopped('lost') when another run took it
+   * over. Tells whether the job was cancelled meanwhile (the handler decides how to stop). In `trx`
+   * when given (its lock on the job row is then held to its end), else in a transaction of its own.
+   */
+  checkpoint(progress: Progress, trx?: Trx): Promise<{ cancelled: boolean }>;
 }
 
 /** Returns the job's result (stored as `result`); throw to fail it. */
@@ -168,6 +176,16 @@ function makeRun(db: Db, job: JobRow, opts: RunOptions): JobRun & { progress: Pr
       run.progress = next;
       await opts.afterBatch?.(next);
       return next;
+    },
+    async checkpoint(progress: Progress, trx?: Trx): Promise<{ cancelled: boolean }> {
+      const save = async (t: Trx) => {
+        const row = await repo.lockJob(t, job.id);
+        if (!row || row.attempts !== job.attempts || (row.status !== 'running' && row.status !== 'cancelled')) throw new JobStopped('lost');
+        await repo.saveProgress(t, job.id, progress);
+        run.progress = progress;
+        return { cancelled: row.status === 'cancelled' };
+      };
+      return trx ? save(trx) : db.transaction().execute(save);
     },
   };
   return run;
