@@ -1,4 +1,4 @@
-// The import job (issue 4, issue 10): reads the uploaded file in batches, prepares each row (mapping,
+// The import job (issue 4, issue 10): reads the uploaded file in batches, prepares each row (import.rows.ts: mapping,
 // normalization, repeats inside the file) and hands the rows to the one profile writer. Three ways:
 //  * incremental: each batch in one transaction with its progress; a killed job resumes after the last
 //    committed line; Node prepares the next batch while PostgreSQL applies this one;
@@ -16,104 +16,17 @@ import { loadConfig } from '../config.ts';
 import type { Conn, Trx } from '../db/db.ts';
 import { listFields } from '../fields/fields.service.ts';
 import type { FieldDef } from '../fields/fields.schema.ts';
-import { STANDARD_FIELDS } from '../fields/standard.ts';
 import { isRetryable, violation } from '../errors/errors.ts';
-import type { Lang } from '../i18n/messages.ts';
 import { jobRows, JobStopped, registerJobHandler, type JobRun, type Progress } from '../jobs/jobs.service.ts';
 import * as profiles from '../profiles/profiles.service.ts';
-import { loadNew, WRITE_COLUMNS, writeProfiles, type Mode, type Policy, type WriteFailure, type WritePlan, type WriteRow } from '../profiles/profiles.write.ts';
+import { loadNew, writeProfiles, type WriteFailure, type WritePlan } from '../profiles/profiles.write.ts';
 import type { CsvRow } from '../formats/csv.read.ts';
-import { filePath, openFile, type OpenedFile, type Source } from '../formats/open.ts';
+import { filePath, type Source } from '../formats/open.ts';
 import * as repo from './import.repo.ts';
 import type { ImportRecord, RowFailure } from './import.repo.ts';
-import { applyMapping, type Mapping } from './mapping.ts';
-
-export interface ImportSettings {
-  mapping: Mapping;
-  mode: Mode;
-  /** Per target ('phone', 'fields.score', …): overwrite (default), fill only if empty, or skip on existing profiles. */
-  policy: Record<string, Policy>;
-  /** Rows of the file with the same phone, card or subscriber email: combined into one profile, or reported as failed. */
-  duplicates: 'merge' | 'report';
-  tagIds: number[];
-  segmentId: number | null;
-  dryRun: boolean;
-  /** The language of the reasons in the error file. */
-  lang: Lang;
-}
+import { COLUMN_OF, openPrepared, type ImportSettings, type Prepared, type PreparedFile, type RowContext } from './import.rows.ts';
 
 type ImportRow = ImportRecord;
-
-const COLUMN_OF: ReadonlyMap<string, string> = new Map(STANDARD_FIELDS.filter((f) => WRITE_COLUMNS.includes(f.column)).map((f) => [f.key, f.column]));
-
-// ---------------------------------------------------------------------------
-// rows: mapping applied, identity decided, repeats found
-// ---------------------------------------------------------------------------
-
-/** Keys of the rows seen so far in the file: phone (as a number), card, subscriber email -> first line. */
-interface Seen {
-  phone: Map<number, number>;
-  card: Map<string, number>;
-  email: Map<string, number>;
-}
-
-interface RowContext {
-  region: string;
-  defs: FieldDef[];
-  /** Required fields without a default. */
-  required: FieldDef[];
-  /** Custom field labels in the import's language, for the error file. */
-  labels: Map<string, string>;
-  settings: ImportSettings;
-  headers: string[];
-  seen: Seen;
-}
-
-type Prepared = { ok: true; row: WriteRow; tagNames: string[] | null } | { ok: false; failure: RowFailure };
-
-const phoneKey = (p: string) => Number(p.slice(1));
-
-function prepareRow(r: CsvRow, ctx: RowContext): Prepared {
-  const { input, errors } = applyMapping(r.cells, ctx.settings.mapping, { region: ctx.region, customFields: ctx.defs });
-  const fail = (errs: RowFailure['errors']): Prepared => ({ ok: false, failure: { line: r.line, errors: errs } });
-  if (errors.length) return fail(errors.map((e) => ({ key: e.key, ...(e.params ? { params: e.params } : {}), column: ctx.headers[e.column] ?? `#${e.column + 1}` })));
-  const phone = (input.phone as string | undefined) ?? null;
-  const card = (input.cardNumber as string | undefined) ?? null;
-  const email = (input.email as string | undefined) ?? null;
-  if (!phone && !card && !email) return fail([{ key: 'import_no_identity' }]);
-  const kind = phone || card ? 'member' : 'subscriber';
-  if (input.kind === 'member' && kind === 'subscriber') return fail([{ key: 'member_needs_identity' }]);
-  if (input.kind === 'subscriber' && kind === 'member') return fail([{ key: 'subscriber_only_email' }]);
-
-  // Repeats inside the file, by the keys that identify a client.
-  const pk = phone ? phoneKey(phone) : null;
-  const ek = kind === 'subscriber' ? email : null;
-  const firsts = [pk !== null ? ctx.seen.phone.get(pk) : undefined, card ? ctx.seen.card.get(card) : undefined, ek ? ctx.seen.email.get(ek) : undefined].filter(
-    (x): x is number => x !== undefined,
-  );
-  const dupFirst = firsts.length ? Math.min(...firsts) : null;
-  if (dupFirst !== null && ctx.settings.duplicates === 'report') return fail([{ key: 'import_duplicate', params: { line: dupFirst } }]);
-  if (pk !== null && !ctx.seen.phone.has(pk)) ctx.seen.phone.set(pk, r.line);
-  if (card && !ctx.seen.card.has(card)) ctx.seen.card.set(card.slice(), r.line);
-  if (ek && !ctx.seen.email.has(ek)) ctx.seen.email.set(ek.slice(), r.line);
-
-  const row: WriteRow = { line: r.line, kind, values: {}, dupFirst };
-  for (const [key, v] of Object.entries(input)) {
-    const c = COLUMN_OF.get(key);
-    if (c) row.values[c] = v as string;
-  }
-  const custom = (input.fields ?? {}) as Record<string, unknown>;
-  for (const [key, v] of Object.entries(custom)) {
-    const policy = ctx.settings.policy[`fields.${key}`] ?? 'overwrite';
-    const slot = policy === 'overwrite' ? 'fOver' : policy === 'fill' ? 'fFill' : 'fCreate';
-    (row[slot] ??= {})[key] = v;
-  }
-  const missing = ctx.required.filter((d) => custom[d.key] === undefined).map((d) => d.key);
-  if (missing.length) row.missing = missing;
-  if (ctx.settings.tagIds.length) row.tagsAdd = [...ctx.settings.tagIds];
-  const tagNames = Array.isArray(input.tags) ? (input.tags as string[]) : null;
-  return { ok: true, row, tagNames };
-}
 
 /** Tag names from a tags column: existing tags by name (case-insensitive), the rest created. */
 async function resolveTags(trx: Conn, baseId: number, prepared: Prepared[]): Promise<void> {
@@ -271,18 +184,17 @@ async function importJob(run: JobRun): Promise<unknown> {
   const base = (await getBase(run.db, imp.base_id))!;
   const defs = await listFields(run.db, imp.base_id);
   const plan = planOf(imp, settings, defs, run.actor);
-  const newContext = (): RowContext => ({
+  const ctx: Omit<RowContext, 'seen'> = {
     region: base.phone_region,
     defs,
     required: defs.filter((d) => d.required && d.default === null),
     labels: new Map(defs.map((d) => [d.key, d.label[settings.lang] || d.key])),
     settings,
     headers: imp.headers,
-    seen: { phone: new Map(), card: new Map(), email: new Map() },
-  });
-  let ctx = newContext();
+  };
   if (!imp.started_at) await run.db.updateTable('imports').set({ started_at: new Date() }).where('id', '=', imp.id).execute();
-  let file = await openFile(filePath(run.dataDir, imp), imp.format, imp.source as Source);
+  const open = () => openPrepared({ file: filePath(run.dataDir, imp), format: imp.format, source: imp.source as Source, ctx });
+  let file = await open();
   const size = imp.file_size;
   let progress = { ...ZERO, ...run.progress } as ImportProgress;
   if (settings.dryRun) progress = { ...progress, ...ZERO, done: 0 };
@@ -325,11 +237,8 @@ async function importJob(run: JobRun): Promise<unknown> {
 
   /** The file's rows, prepared, that `take` keeps. */
   async function* fromFile(take: (p: Prepared) => boolean): AsyncGenerator<[CsvRow, Prepared]> {
-    for await (const chunk of file.batches) {
-      for (const r of chunk) {
-        const p = prepareRow(r, ctx);
-        if (take(p)) yield [r, p];
-      }
+    for await (const { rows, prepared } of file.batches) {
+      for (let i = 0; i < rows.length; i++) if (take(prepared[i]!)) yield [rows[i]!, prepared[i]!];
     }
   }
 
@@ -394,8 +303,7 @@ async function importJob(run: JobRun): Promise<unknown> {
       else {
         // The rows the load left, its spool lost: read the file again from its start.
         await file.close();
-        file = await openFile(filePath(run.dataDir, imp), imp.format, imp.source as Source);
-        ctx = newContext();
+        file = await open();
         await incremental(fromFile((p) => p.ok && !loadable(p)));
       }
       fs.rmSync(rest, { force: true });
@@ -475,28 +383,29 @@ interface Pass {
   run: JobRun;
   imp: ImportRow;
   plan: WritePlan;
-  ctx: RowContext;
-  file: OpenedFile;
+  ctx: Omit<RowContext, 'seen'>;
+  file: PreparedFile;
   batchSize: number;
   /** Rows read and left for later (the bulk load's rest): they count in the estimated total. */
   seen: { rest: number };
   advance: (o: BatchOutcome, lastLine: number) => ImportProgress;
 }
 
-/** Hands the file's rows to `flush` in batches of the pass's size; stops early once `stop` says so. */
-async function inBatches(pass: Pass, flush: (rows: CsvRow[]) => Promise<void>, stop: () => boolean = () => false): Promise<void> {
-  let pending: CsvRow[] = [];
-  for await (const chunk of pass.file.batches) {
-    for (const r of chunk) {
-      pending.push(r);
+/** Hands the file's rows, prepared, to `flush` in batches of the pass's size; stops early once `stop` says so. */
+async function inBatches(pass: Pass, flush: (rows: CsvRow[], prepared: Prepared[]) => Promise<void>, stop: () => boolean = () => false): Promise<void> {
+  let [pending, ready]: [CsvRow[], Prepared[]] = [[], []];
+  for await (const { rows, prepared } of pass.file.batches) {
+    for (let i = 0; i < rows.length; i++) {
+      pending.push(rows[i]!);
+      ready.push(prepared[i]!);
       if (pending.length >= pass.batchSize) {
-        await flush(pending);
-        pending = [];
+        await flush(pending, ready);
+        [pending, ready] = [[], []];
         if (stop()) return;
       }
     }
   }
-  if (pending.length) await flush(pending);
+  if (pending.length) await flush(pending, ready);
 }
 
 /**
@@ -531,8 +440,7 @@ async function bulkLoad(pass: Pass, restPath: string): Promise<{ rest: number; c
         const p = advance(o, 0);
         if ((await run.checkpoint({ ...p, phase: 'load' })).cancelled) cancelled = true;
       };
-      const flush = async (rows: CsvRow[]) => {
-        const prepared = rows.map((r) => prepareRow(r, ctx));
+      const flush = async (rows: CsvRow[], prepared: Prepared[]) => {
         for (let i = 0; i < rows.length; i++) {
           const p = prepared[i]!;
           if (p.ok && !loadable(p)) {
@@ -588,8 +496,7 @@ async function dryRun(pass: Pass, current: () => ImportProgress): Promise<void> 
   const spool = new Spool(file);
   try {
     await run.db.transaction().execute(async (trx) => {
-      const flush = async (rows: CsvRow[]) => {
-        const prepared = rows.map((r) => prepareRow(r, ctx));
+      const flush = async (rows: CsvRow[], prepared: Prepared[]) => {
         const o = await applyRows(trx, imp, plan, rows, prepared, ctx.labels);
         for (const k of Object.keys(totals) as (keyof BatchOutcome)[]) totals[k] += o[k];
         const p = advance(o, rows[rows.length - 1]!.line);

@@ -17,14 +17,15 @@ import { getSegmentRow } from '../segments/segments.service.ts';
 import { csvWriter } from '../formats/csv.write.ts';
 import { xlsxWriter } from '../formats/xlsx.write.ts';
 import { fileError, filePath, openFile, type Source } from '../formats/open.ts';
-import type { ImportProgress, ImportSettings } from './import.job.ts';
+import type { ImportProgress } from './import.job.ts';
+import type { ImportSettings } from './import.rows.ts';
 import './import.job.ts'; // registers the import job's handler
 import * as repo from './import.repo.ts';
 import type { ImportRecord, RowFailure } from './import.repo.ts';
 import { applyMapping, checkMapping, guessMapping, remapTemplate, templateMatches, type Mapping } from './mapping.ts';
 import type { XlsxSheet } from '../formats/xlsx.read.ts';
 
-export type { ImportSettings } from './import.job.ts';
+export type { ImportSettings } from './import.rows.ts';
 export { importBatchSize } from './import.job.ts';
 
 export const PREVIEW_ROWS = 20;
