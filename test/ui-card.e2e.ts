@@ -66,9 +66,9 @@ describe('web UI: the client card', () => {
     assert.equal(await drawer.getByLabel('Телефон').inputValue(), '+7 999 000-00-01');
     assert.equal(await drawer.getByLabel('Место регистрации').inputValue(), 'API');
     // The extra keys are folded away while empty.
-    assert.equal(await drawer.getByLabel('Доп. ключ 1').isVisible(), false);
+    assert.equal(await drawer.getByLabel('Дополнительный ключ 1').isVisible(), false);
     await drawer.getByRole('button', { name: 'Ещё ключи' }).click();
-    await drawer.getByLabel('Доп. ключ 1').waitFor();
+    await drawer.getByLabel('Дополнительный ключ 1').waitFor();
 
     // Custom fields by type: the list, the number, the checkbox, the date; and UTM.
     const custom = drawer.getByTestId('custom-fields');
@@ -79,8 +79,8 @@ describe('web UI: the client card', () => {
     await custom.getByLabel('Визиты').fill('12');
     await custom.getByLabel('VIP-клиент').check();
     await custom.getByLabel('Клиент с').fill('31.02.2024');
-    await drawer.getByLabel('UTM Source (источник)').fill('yandex');
-    await drawer.getByLabel('UTM Campaign (кампания)').fill('spring');
+    await drawer.getByLabel('UTM Source | Источник кампании').fill('yandex');
+    await drawer.getByLabel('UTM Campaign | Название кампании').fill('spring');
     await drawer.getByTestId('card-status').getByText('Изменено 6 полей').waitFor();
 
     // A date that does not exist is refused at its field; the other edits stay.
@@ -91,7 +91,7 @@ describe('web UI: the client card', () => {
     // The refused input has the focus.
     await custom.getByLabel('Клиент с').and(page.locator(':focus')).waitFor();
     assert.equal(await custom.getByLabel('Уровень').inputValue(), 'Золото', 'the edits are kept after a failed save');
-    assert.equal(await drawer.getByLabel('UTM Campaign (кампания)').inputValue(), 'spring');
+    assert.equal(await drawer.getByLabel('UTM Campaign | Название кампании').inputValue(), 'spring');
     assert.equal((await read()).fields.level, 'Серебро', 'nothing was written');
     await ui.shot('card-error');
 
@@ -140,15 +140,15 @@ describe('web UI: the client card', () => {
     const timeline = drawer.getByTestId('timeline');
     await timeline.getByText('Уровень: Серебро → Золото').waitFor();
     await timeline.getByText('Визиты: 3 → 12').waitFor();
-    await timeline.getByText('UTM Source (источник): google → yandex').waitFor();
-    await timeline.getByText('UTM Campaign (кампания): пусто → spring').waitFor();
+    await timeline.getByText('UTM Source | Источник кампании: google → yandex').waitFor();
+    await timeline.getByText('UTM Campaign | Название кампании: пусто → spring').waitFor();
     await timeline.getByText('Клиент с: пусто → 31.12.2024').waitFor();
     await timeline.getByText('Теги: убран Новый клиент').waitFor();
     // The changes of one save in the order of the card: UTM before custom fields, those in their order.
     const lines = await timeline.getByTestId('change').allTextContents();
     assert.deepEqual(lines.slice(3, 9), [
-      'UTM Source (источник): google → yandex',
-      'UTM Campaign (кампания): пусто → spring',
+      'UTM Source | Источник кампании: google → yandex',
+      'UTM Campaign | Название кампании: пусто → spring',
       'Визиты: 3 → 12',
       'Уровень: Серебро → Золото',
       'VIP-клиент: пусто → да',
@@ -196,7 +196,7 @@ describe('web UI: the client card', () => {
     await page.getByTestId('found-count').getByText('Найден 1 клиент').waitFor();
     await page.getByTestId('rows').locator('[role=row][data-index]').first().click();
     await drawer.getByText('Подписчик').first().waitFor();
-    await drawer.getByLabel('Email').fill('maria@example.ru');
+    await drawer.getByLabel('E-mail').fill('maria@example.ru');
     await drawer.getByRole('button', { name: 'Сохранить изменения' }).click();
     await drawer.getByText(`Клиент объединён с профилем ID ${member.id}`).waitFor();
     await drawer.getByRole('heading', { name: 'Соколова Мария' }).waitFor();

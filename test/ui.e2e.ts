@@ -94,11 +94,11 @@ describe('web UI', () => {
       const r = await fetch(u, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: ['Иван', 'Мария'], limit: 1, sort: [{ field: 'createdAt', dir: 'desc' }] }) });
       return ((await r.json()) as { items: { id: number }[] }).items[0]!.id;
     }, `${url}/api/v1/bases/1/profiles/search`);
-    await drawer.getByLabel('Email').fill('not-an-email');
+    await drawer.getByLabel('E-mail').fill('not-an-email');
     await drawer.getByRole('button', { name: 'Сохранить изменения' }).click();
-    await drawer.getByText(/email/i).nth(1).waitFor();
+    await drawer.getByText(/Не похоже на email/).waitFor();
     assert.equal(await drawer.locator('.mantine-InputWrapper-error').count(), 1, 'the error is shown at the email field');
-    await drawer.getByLabel('Email').fill('ui.test@example.ru');
+    await drawer.getByLabel('E-mail').fill('ui.test@example.ru');
     await drawer.getByLabel('Город').fill('Тверь');
     await drawer.getByRole('button', { name: 'Сохранить изменения' }).click();
     await drawer.getByText('Сохранено').waitFor();

@@ -143,7 +143,7 @@ insert into "imports" ("base_id", "actor", "file_name", "file_path", "file_size"
 
 insert into "jobs" ("base_id", "kind", "params", "progress", "actor") values ($1, $2, $3, $4, $5) returning *;
 
-select "status", "attempts", "progress" from "jobs" where "id" = $1 for update;
+select "status", "attempts", "progress" from "jobs" where "id" = $1 for no key update;
 
 select * from "bases" where "id" = $1;
 
