@@ -51,6 +51,8 @@ export function requirePermissionHook(route: Pick<RouteOptions, 'method' | 'url'
 export async function buildApp(ctx: AppContext, opts: { logger?: boolean } = {}): Promise<Api> {
   const app = Fastify({
     logger: opts.logger ? { level: ctx.config.logLevel } : false,
+    // A line per request only when asked for (debug, trace): at info the console shows what needs attention.
+    disableRequestLogging: !['debug', 'trace'].includes(ctx.config.logLevel),
     bodyLimit: ctx.config.bodyLimit,
     genReqId: () => crypto.randomUUID(),
     routerOptions: { ignoreTrailingSlash: true },

@@ -10,7 +10,7 @@ export async function startServer(opts: {
   ready?: RegExp;
   /** Flags for node itself (the benchmarks run the server as `npm start` does). */
   nodeFlags?: string[];
-}): Promise<{ child: ChildProcess; url: string; found: string | undefined }> {
+}): Promise<{ child: ChildProcess; url: string; found: string | undefined; output: () => string }> {
   const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), 'src/cli.ts', 'serve', ...(opts.args ?? [])], {
     env: { ...process.env, DATABASE_URL: '', KARTOTEKA_DATA_DIR: opts.dataDir, PORT: '0', HOST: '127.0.0.1', KARTOTEKA_LOG_LEVEL: 'silent', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -25,7 +25,7 @@ export async function startServer(opts: {
       const found = opts.ready ? opts.ready.exec(log)?.[1] : undefined;
       if (url && (!opts.ready || found !== undefined)) {
         clearTimeout(timer);
-        resolve({ child, url: url.replace('localhost', '127.0.0.1'), found });
+        resolve({ child, url: url.replace('localhost', '127.0.0.1'), found, output: () => log });
       }
     });
     child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));

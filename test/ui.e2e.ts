@@ -25,8 +25,18 @@ describe('web UI', () => {
     await page.getByLabel('Пароль').fill(password);
     await page.getByRole('button', { name: 'Войти' }).click();
     await page.getByRole('heading', { name: 'Сменить пароль' }).waitFor();
-    await page.getByLabel('Пароль', { exact: true }).fill(password);
-    await page.getByLabel('Новый пароль').fill('a-new-password-for-ui-test');
+    // One rule on the screen and in the server's answer; the new password typed twice; the current one named so.
+    await page.getByText('не короче 10 символов').waitFor();
+    await page.getByLabel('Текущий пароль').fill(password);
+    await page.getByLabel('Новый пароль', { exact: true }).fill('short');
+    await page.getByLabel('Новый пароль ещё раз').fill('shorter');
+    await page.getByRole('button', { name: 'Сменить пароль' }).click();
+    await page.getByText('Пароли не совпадают').waitFor();
+    await page.getByLabel('Новый пароль ещё раз').fill('short');
+    await page.getByRole('button', { name: 'Сменить пароль' }).click();
+    await page.getByText('Пароль — не короче 10 символов').waitFor();
+    await page.getByLabel('Новый пароль', { exact: true }).fill('a-new-password-for-ui-test');
+    await page.getByLabel('Новый пароль ещё раз').fill('a-new-password-for-ui-test');
     await page.getByRole('button', { name: 'Сменить пароль' }).click();
     await page.getByRole('heading', { name: 'Базы профилей' }).waitFor();
     await ui.shot('2-bases');
@@ -180,6 +190,10 @@ describe('web UI', () => {
     const confirm = page.getByRole('dialog');
     const del = confirm.getByRole('button', { name: 'Удалить клиентов: 2' });
     assert.equal(await del.isDisabled(), true, 'deleting waits for УДАЛИТЬ');
+    for (const slip of ['удалить', 'DELETE', 'delete']) {
+      await confirm.getByLabel('Чтобы подтвердить, введите УДАЛИТЬ').fill(slip);
+      assert.equal(await del.isDisabled(), true, `«${slip}» is not the word asked for`);
+    }
     await confirm.getByLabel('Чтобы подтвердить, введите УДАЛИТЬ').fill('УДАЛИТЬ');
     await ui.shot('8-delete');
     await del.click();

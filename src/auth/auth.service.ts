@@ -9,7 +9,7 @@ const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: numbe
 const SCRYPT = { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 export const SESSION_COOKIE = 'kartoteka_session';
 export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
-export const MIN_PASSWORD = 10;
+import { MIN_PASSWORD } from './password.ts';
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = crypto.randomBytes(16);
@@ -110,7 +110,7 @@ export async function changePassword(db: Db, userId: number, current: string, ne
   if (!user) throw notFound('user', userId);
   const errors = new FieldErrors();
   if (!(await verifyPassword(current, user.password_hash))) errors.add('currentPassword', 'password_wrong');
-  if (next.length < MIN_PASSWORD) errors.add('newPassword', 'password_weak');
+  if (next.length < MIN_PASSWORD) errors.add('newPassword', 'password_weak', { min: MIN_PASSWORD });
   else if (next === current) errors.add('newPassword', 'password_same');
   errors.throwIfAny();
   const hash = await hashPassword(next);

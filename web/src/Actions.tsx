@@ -593,7 +593,8 @@ function DeleteDialog({ count, bulk, opened, onClose, finish }: DialogProps) {
   useEffect(() => {
     if (opened) setTyped('');
   }, [opened]);
-  const word = typed.trim().toUpperCase();
+  // The word of the UI's language, exactly as shown: a slip of case or language is not a confirmation.
+  const word = t('bulk_delete_word');
   const submit = async () => {
     const ended = await bulk.run({ type: 'delete', confirm: 'DELETE', expectedCount: count });
     finish(ended, (n) => t('act_deleted', { count: n }), false);
@@ -606,12 +607,12 @@ function DeleteDialog({ count, bulk, opened, onClose, finish }: DialogProps) {
       title={t('bulk_delete_title', { count })}
       bulk={bulk}
       color="red"
-      canSubmit={word === 'УДАЛИТЬ' || word === 'DELETE'}
+      canSubmit={typed.trim() === word}
       onSubmit={() => void submit()}
       submitLabel={t('bulk_delete_confirm', { count })}
     >
       <Text>{t('bulk_delete_text', { count })}</Text>
-      <TextInput data-autofocus label={t('bulk_delete_type')} value={typed} onChange={(e) => setTyped(e.currentTarget.value)} autoComplete="off" />
+      <TextInput data-autofocus label={t('bulk_delete_type', { word })} value={typed} onChange={(e) => setTyped(e.currentTarget.value)} autoComplete="off" />
     </ActionDialog>
   );
 }

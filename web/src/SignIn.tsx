@@ -2,6 +2,7 @@ import { Alert, Button, Card, PasswordInput, Stack, Text, TextInput, Title } fro
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { call, ApiError } from './api.ts';
+import { MIN_PASSWORD } from '../../src/auth/password.ts';
 
 function useSubmit(onDone: () => void, work: () => Promise<unknown>) {
   const [error, setError] = useState<ApiError | null>(null);
@@ -47,15 +48,28 @@ export function ChangePassword({ onDone }: { onDone: () => void }) {
   const { t } = useTranslation();
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
+  const [repeat, setRepeat] = useState('');
+  const [differ, setDiffer] = useState(false);
   const s = useSubmit(onDone, () => call('POST /auth/password', { body: { currentPassword: current, newPassword: next } }));
+  // A mistyped new password is caught here, before it becomes the only way in.
+  const submit = (e: FormEvent) => {
+    if (next !== repeat) {
+      e.preventDefault();
+      setDiffer(true);
+      return;
+    }
+    setDiffer(false);
+    return s.submit(e);
+  };
   return (
-    <Card withBorder maw={420} mx="auto" mt="xl" component="form" onSubmit={s.submit}>
+    <Card withBorder maw={420} mx="auto" mt="xl" component="form" onSubmit={submit}>
       <Stack>
         <Title order={2}>{t('changePassword')}</Title>
-        <Text size="sm">{t('changePasswordHint')}</Text>
+        <Text size="sm">{t('changePasswordHint', { min: MIN_PASSWORD })}</Text>
         {s.error && !s.error.fields.length && <Alert color="red">{s.error.message}</Alert>}
-        <PasswordInput label={t('password')} value={current} onChange={(e) => setCurrent(e.currentTarget.value)} error={s.fieldError('currentPassword')} />
+        <PasswordInput label={t('currentPassword')} value={current} onChange={(e) => setCurrent(e.currentTarget.value)} error={s.fieldError('currentPassword')} />
         <PasswordInput label={t('newPassword')} value={next} onChange={(e) => setNext(e.currentTarget.value)} error={s.fieldError('newPassword')} />
+        <PasswordInput label={t('repeatPassword')} value={repeat} onChange={(e) => setRepeat(e.currentTarget.value)} error={differ ? t('passwordsDiffer') : undefined} />
         <Button type="submit" loading={s.busy}>
           {t('changePassword')}
         </Button>
