@@ -130,6 +130,15 @@ describe('web UI: the import wizard', () => {
     // every upload is logged, started or not: the first sheet, the second, the real run, ещё.xlsx, много.csv
     assert.equal(await log.getByRole('row').count(), 1 + 5, 'a header and the five uploads');
     await log.getByRole('row').filter({ hasText: 'много.csv' }).getByText(new RegExp(`Б · ${ru(loaded)} строк`)).waitFor();
+    const heads = await log.getByRole('columnheader').allInnerTexts();
+    assert.equal(new Set(heads).size, heads.length, `every column has a heading of its own: ${heads.join(' | ')}`);
+    // An upload never started can be removed (it is only a stored file); a started one cannot.
+    const unstarted = log.getByRole('row').filter({ hasText: 'загружен, не запущен' });
+    const before = await unstarted.count();
+    assert.ok(before > 0, 'the first sheet was uploaded and never started');
+    assert.equal(await log.getByRole('row').filter({ hasText: 'много.csv' }).getByRole('button', { name: 'Удалить загрузку' }).count(), 0);
+    await unstarted.first().getByRole('button', { name: 'Удалить загрузку' }).click();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="import-log"] tbody tr').length === n, 5 - 1);
     await page.getByRole('tab', { name: 'Экспорт' }).click();
     await page.getByText('Из этой базы ещё ничего не выгружали.').waitFor();
     await ui.shot('import-5-logs');

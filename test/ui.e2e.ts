@@ -86,6 +86,8 @@ describe('web UI', () => {
     await search.press('Enter');
     await search.fill('Мария');
     await search.press('Enter');
+    // A chip reads as typed, not in capitals.
+    assert.deepEqual(await page.getByTestId('search-chip').allInnerTexts(), ['Иван', 'Мария']);
     const api = await page.evaluate(async (u) => {
       const r = await fetch(u, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: ['Иван', 'Мария'] }) });
       return (await r.json()) as { count: number };

@@ -1713,6 +1713,16 @@ export interface Endpoints {
       durationMs: number | null;
     };
   };
+  /** Remove an upload that was never started, with its file (409 once started: the log keeps what was imported) */
+  "DELETE /bases/{baseId}/imports/{importId}": {
+    path: {
+      baseId: number;
+      importId: number;
+    };
+    query: never;
+    body: never;
+    response: void;
+  };
   /** Cancel a running import: it stops between batches; what was committed stays, and the counts say so */
   "POST /bases/{baseId}/imports/{importId}/cancel": {
     path: {

@@ -88,3 +88,9 @@ export async function undoImport(db: Conn, baseId: number, importId: number): Pr
 export async function lockBaseBulk(trx: Conn, baseId: number): Promise<void> {
   await sql`SELECT pg_advisory_xact_lock(hashtext('kartoteka.bulk-load'), ${baseId}::int)`.execute(trx);
 }
+
+/** Deletes an upload never started (job_id still empty, checked in the statement); false when it was started meanwhile. */
+export async function deleteUpload(db: Conn, baseId: number, id: number): Promise<boolean> {
+  const r = await sql`DELETE FROM imports WHERE base_id = ${baseId} AND id = ${id} AND job_id IS NULL`.execute(db);
+  return Number(r.numAffectedRows ?? 0) > 0;
+}

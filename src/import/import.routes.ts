@@ -141,6 +141,18 @@ export function registerImportRoutes(app: Api, ctx: AppContext) {
     },
   );
 
+  app.delete(
+    '/bases/:baseId/imports/:importId',
+    {
+      config: { permission: 'profiles.import', base: 'baseId' },
+      schema: { tags, summary: 'Remove an upload that was never started, with its file (409 once started: the log keeps what was imported)', params: ImportParams, response: { 204: z.null() } },
+    },
+    async (req, reply) => {
+      await service.removeUpload(ctx.db, dataDir, req.params.baseId, req.params.importId);
+      return reply.code(204).send(null);
+    },
+  );
+
   app.get(
     '/bases/:baseId/import-templates',
     { config: { permission: 'profiles.read', base: 'baseId' }, schema: { tags, summary: 'Saved column mappings of the base', params: BaseParams, response: { 200: z.object({ items: z.array(TemplateOut) }) } } },

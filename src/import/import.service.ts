@@ -366,6 +366,18 @@ export async function listTemplates(db: Db, baseId: number) {
   return (await db.selectFrom('import_templates').selectAll().where('base_id', '=', baseId).orderBy('name').execute()).map(toTemplate);
 }
 
+/**
+ * Removes an upload that was never started (its row and its file: the file holds personal data). A
+ * started import stays: it is the base's record of what was written.
+ */
+export async function removeUpload(db: Db, dataDir: string, baseId: number, id: number): Promise<void> {
+  const imp = await loadImport(db, baseId, id);
+  if (imp.job_id !== null) throw new AppError('conflict', { detail: 'conflict.import_started', params: { id } });
+  const r = await repo.deleteUpload(db, baseId, id);
+  if (!r) throw new AppError('conflict', { detail: 'conflict.import_started', params: { id } });
+  fs.rmSync(filePath(dataDir, imp), { force: true });
+}
+
 export async function deleteTemplate(db: Db, baseId: number, id: number) {
   const r = await db.deleteFrom('import_templates').where('base_id', '=', baseId).where('id', '=', id).executeTakeFirst();
   if (!Number(r.numDeletedRows)) {

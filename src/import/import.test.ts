@@ -726,6 +726,26 @@ describe('templates, XLSX, bad input', () => {
   });
 });
 
+describe('an upload never started', () => {
+  it('is removed with its file; a started one stays, 409 in the user\'s language', async () => {
+    const base = await ctx.newBase();
+    const up = await upload(ctx, base.id, Buffer.from('phone\n+79163330002\n'));
+    const row = await ctx.db.selectFrom('imports').select('file_path').where('id', '=', up.body.import.id).executeTakeFirstOrThrow();
+    const file = path.join(ctx.config.dataDir, row.file_path);
+    assert.equal(fs.existsSync(file), true);
+    assert.equal((await ctx.api('DELETE', `/api/v1/bases/${base.id}/imports/${up.body.import.id}`)).status, 204);
+    assert.equal(fs.existsSync(file), false, 'its file is gone');
+    assert.equal((await ctx.api('GET', `/api/v1/bases/${base.id}/imports`)).body.items.length, 0);
+    assert.equal((await ctx.api('DELETE', `/api/v1/bases/${base.id}/imports/${up.body.import.id}`)).status, 404);
+
+    const { up: done } = await importFile(base.id, Buffer.from('phone\n+79163330003\n'), {});
+    const refused = await ctx.api('DELETE', `/api/v1/bases/${base.id}/imports/${done.import.id}`, undefined, { 'accept-language': 'en' });
+    assert.equal(refused.status, 409);
+    assert.match(refused.body.detail, /has already been started/);
+    assert.equal((await ctx.api('GET', `/api/v1/bases/${base.id}/imports`)).body.items.length, 1, 'the started import stays in the log');
+  });
+});
+
 describe('deleting a base', () => {
   it('removes the files of its uploads with it (they hold personal data)', async () => {
     const base = await ctx.newBase();

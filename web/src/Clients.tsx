@@ -125,17 +125,17 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
       <FilterBuilder baseId={baseId} query={values.length ? { q: values } : {}} onApply={(f, label) => setFilter(f ? { filter: f, label: label ?? t('filter_custom') } : null)} />
       <Group gap="xs" mb="xs">
         {filter && (
-          <Badge color="grape" variant="light" rightSection={<CloseButton size="xs" onClick={() => setFilter(null)} aria-label={t('remove')} />}>
+          <Badge color="grape" variant="light" tt="none" rightSection={<CloseButton size="xs" onClick={() => setFilter(null)} aria-label={t('remove')} />}>
             {t('filter_on', { label: filter.label })}
           </Badge>
         )}
         {list.length > 0 && (
-          <Badge color="teal" variant="light" rightSection={<CloseButton size="xs" onClick={() => setList([])} aria-label={t('remove')} />}>
+          <Badge color="teal" variant="light" tt="none" rightSection={<CloseButton size="xs" onClick={() => setList([])} aria-label={t('remove')} />}>
             {t('list_on', { count: list.length })}
           </Badge>
         )}
         {chips.map((c, i) => (
-          <Badge key={`${c}-${i}`} variant="light" rightSection={<CloseButton size="xs" onClick={() => setChips(chips.filter((_, j) => j !== i))} aria-label={t('remove')} />}>
+          <Badge key={`${c}-${i}`} variant="light" tt="none" data-testid="search-chip" rightSection={<CloseButton size="xs" onClick={() => setChips(chips.filter((_, j) => j !== i))} aria-label={t('remove')} />}>
             {c}
           </Badge>
         ))}

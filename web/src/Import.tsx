@@ -290,10 +290,24 @@ export function ImportHistory({ baseId, limit = 10, full = false }: { baseId: nu
   const { t } = useTranslation();
   const list = useQuery({ queryKey: ['imports', baseId, limit], queryFn: () => call('GET /bases/{baseId}/imports', { path: { baseId }, query: { limit } }) });
   const who = useActorName();
+  const qc = useQueryClient();
+  const [removeError, setRemoveError] = useState<string | null>(null);
+  // An upload never started is only a stored file with personal data in it: it can go.
+  const remove = async (id: number) => {
+    setRemoveError(null);
+    try {
+      await call('DELETE /bases/{baseId}/imports/{importId}', { path: { baseId, importId: id } });
+    } catch (e) {
+      setRemoveError(e instanceof Error ? e.message : String(e));
+    }
+    await qc.invalidateQueries({ queryKey: ['imports', baseId] });
+  };
   if (list.isPending) return full ? <Text c="dimmed">{t('loading')}</Text> : null;
   if (list.error) return full ? <Alert color="red">{list.error.message}</Alert> : null;
   if (!list.data.items.length) return full ? <Text c="dimmed">{t('log_no_imports')}</Text> : null;
   return (
+    <>
+    {removeError && <Alert color="red" mb="xs">{removeError}</Alert>}
     <Table withTableBorder data-testid={full ? 'import-log' : 'import-history'}>
       <Table.Thead>
         <Table.Tr>
@@ -317,6 +331,14 @@ export function ImportHistory({ baseId, limit = 10, full = false }: { baseId: nu
             )}
             <Table.Td>
               {i.status === 'done' ? t('hist_counts', { created: i.created, updated: i.updated, unchanged: i.unchanged, failed: i.failed }) : t(`status_${i.status}`, { defaultValue: i.status })}
+              {full && i.status === 'uploaded' && (
+                <>
+                  {' · '}
+                  <Anchor component="button" type="button" c="red" onClick={() => void remove(i.id)}>
+                    {t('hist_remove')}
+                  </Anchor>
+                </>
+              )}
               {i.errorsUrl && (
                 <>
                   {' · '}
@@ -328,5 +350,6 @@ export function ImportHistory({ baseId, limit = 10, full = false }: { baseId: nu
         ))}
       </Table.Tbody>
     </Table>
+    </>
   );
 }
