@@ -6,8 +6,9 @@ import { Alert, Anchor, Button, Checkbox, FileInput, Group, Modal, MultiSelect, 
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { displayName } from './cardDraft.ts';
-import { formatDateTime, formatSize } from './i18n.ts';
+import type { FieldDef } from './cardDraft.ts';
+import { formatPhone } from './format.ts';
+import { formatDate, formatDateTime, formatSize } from './i18n.ts';
 import { useActorName } from './actor.ts';
 import { call, ApiError, type Req, type Res } from './api.ts';
 
@@ -178,10 +179,9 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
                     {preview.import.headers.map((_, i) => {
                       const err = r.errors.find((e) => e.column === i);
                       const target = mapping[i];
-                      const v = target === 'fullName' ? displayName(r.values as { lastName?: string; firstName?: string; middleName?: string }) : target ? r.values[target.replace(/^fields\./, '')] ?? (r.values.fields as Record<string, unknown> | undefined)?.[target.replace(/^fields\./, '')] : '';
                       return (
                         <Table.Td key={i} style={err ? { background: 'var(--mantine-color-red-1)' } : undefined} title={err?.message}>
-                          {err ? err.message : String(v ?? '')}
+                          {err ? err.message : target ? <PreviewValue target={target} values={r.values} defs={fields.data?.items ?? []} /> : ''}
                         </Table.Td>
                       );
                     })}
@@ -234,10 +234,13 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
         {running && (
           <Stack data-testid="import-result">
             <Progress value={pct} animated={!['done', 'failed', 'cancelled'].includes(running.status)} />
-            <Text>
-              {t('imp_progress', { rows: running.progress.rows, total: running.progress.total, rate: running.progress.rowsPerSecond })}
-              {running.progress.etaSeconds ? ` · ${t('imp_eta', { s: running.progress.etaSeconds })}` : ''}
-            </Text>
+            {/* An estimate and a rate mean something while it runs; once it ended the counts below say it all. */}
+            {['queued', 'running'].includes(running.status) && (
+              <Text>
+                {t('imp_progress', { rows: running.progress.rows, total: running.progress.total, rate: running.progress.rowsPerSecond })}
+                {running.progress.etaSeconds ? ` · ${t('imp_eta', { s: running.progress.etaSeconds })}` : ''}
+              </Text>
+            )}
             {running.status === 'done' && (
               <Text fw={600}>
                 {t(running.dryRun ? 'imp_done_dry' : 'imp_done', { rows: running.rows, created: running.created, updated: running.updated, unchanged: running.unchanged, failed: running.failed })}
@@ -284,6 +287,40 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
   );
 }
 
+
+/**
+ * A cell of the preview as the client's card will show it: phones and dates formatted, a «ФИО» column
+ * as the three parts it is split into (so a wrong split is seen before the import, not after).
+ */
+function PreviewValue({ target, values, defs }: { target: string; values: Record<string, unknown>; defs: readonly FieldDef[] }) {
+  const { i18n } = useTranslation();
+  const lang = i18n.language === 'en' ? 'en' : 'ru';
+  const custom = target.startsWith('fields.');
+  const key = custom ? target.slice('fields.'.length) : target;
+  const def = defs.find((d) => d.key === key && d.standard === !custom);
+  const labelOf = (k: string) => {
+    const d = defs.find((x) => x.key === k && x.standard);
+    return d ? d.label[lang] || d.label.ru : k;
+  };
+  if (target === 'fullName') {
+    const parts = (['lastName', 'firstName', 'middleName'] as const).filter((k) => values[k]);
+    return (
+      <Stack gap={0} data-testid="preview-name">
+        {parts.map((k) => (
+          <Text key={k} size="sm">
+            <Text span size="xs" c="dimmed">{labelOf(k)}:</Text> {String(values[k])}
+          </Text>
+        ))}
+      </Stack>
+    );
+  }
+  const v = custom ? (values.fields as Record<string, unknown> | undefined)?.[key] : values[key];
+  if (v === undefined || v === null) return null;
+  if (def?.type === 'phone') return <>{formatPhone(String(v))}</>;
+  if (def?.type === 'date' && typeof v === 'string') return <>{formatDate(v)}</>;
+  if (Array.isArray(v)) return <>{v.join(', ')}</>;
+  return <>{String(v)}</>;
+}
 
 /** The import log: who imported which file when, with which settings, and with what result. */
 export function ImportHistory({ baseId, limit = 10, full = false }: { baseId: number; limit?: number; full?: boolean }) {
