@@ -39,6 +39,9 @@ describe('web UI', () => {
     await page.getByLabel('Новый пароль ещё раз').fill('a-new-password-for-ui-test');
     await page.getByRole('button', { name: 'Сменить пароль' }).click();
     await page.getByRole('heading', { name: 'Базы профилей' }).waitFor();
+    // Each base says how many clients it holds: the demo base as many as the API counts.
+    const demoCount = await page.evaluate(async (u) => ((await (await fetch(u, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as { count: number }).count, `${url}/api/v1/bases/1/profiles/count`);
+    await page.getByTestId('base-clients').first().getByText(new RegExp(`^${ru(demoCount)} клиент`)).waitFor();
     await ui.shot('2-bases');
 
     // The base wizard: basic settings, a custom list field, a bad sender email refused at its field on

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Api, AppContext } from '../http/types.ts';
 import * as repo from './bases.repo.ts';
-import { BaseCreateBody, BaseOut, BaseParams, BaseUpdateBody } from './bases.schema.ts';
+import { clientCounts } from '../profiles/profiles.service.ts';
+import { BaseCreateBody, BaseListItem, BaseOut, BaseParams, BaseUpdateBody } from './bases.schema.ts';
 import * as service from './bases.service.ts';
 
 const tags = ['bases'];
@@ -9,8 +10,11 @@ const tags = ['bases'];
 export function registerBaseRoutes(app: Api, ctx: AppContext) {
   app.get(
     '/bases',
-    { config: { permission: 'bases.read' }, schema: { tags, summary: 'List profile bases', response: { 200: z.object({ items: z.array(BaseOut) }) } } },
-    async () => ({ items: (await repo.listBases(ctx.db)).map(service.toBase) }),
+    { config: { permission: 'bases.read' }, schema: { tags, summary: 'List profile bases, each with its number of clients (estimated from 100,000 on)', response: { 200: z.object({ items: z.array(BaseListItem) }) } } },
+    async () => {
+      const [bases, counts] = await Promise.all([repo.listBases(ctx.db), clientCounts(ctx.db)]);
+      return { items: bases.map((b) => ({ ...service.toBase(b), clients: counts.get(b.id)?.count ?? 0, clientsExact: counts.get(b.id)?.exact ?? true })) };
+    },
   );
 
   app.post(

@@ -63,4 +63,7 @@ export const BaseOut = z.object({
   updatedAt: z.string(),
 });
 
+/** A base in the list: with how many clients it holds (estimated for a big base: `clientsExact` false). */
+export const BaseListItem = BaseOut.extend({ clients: z.number(), clientsExact: z.boolean() });
+
 export const BaseParams = z.object({ baseId: z.coerce.number().int().positive() });

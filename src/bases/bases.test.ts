@@ -22,8 +22,10 @@ describe('profile bases', () => {
     const read = await ctx.api('GET', `/api/v1/bases/${id}`);
     assert.equal(read.status, 200);
     assert.deepEqual(read.body.tags, ['retail']);
-    const list = await ctx.api('GET', '/api/v1/bases');
-    assert.ok(list.body.items.some((b: { id: number }) => b.id === id));
+    const listed = async () => (await ctx.api('GET', '/api/v1/bases')).body.items.find((b: { id: number }) => b.id === id);
+    assert.deepEqual([(await listed()).clients, (await listed()).clientsExact], [0, true], 'the list says how many clients a base holds');
+    for (const phone of ['+79161110001', '+79161110002']) assert.equal((await ctx.api('POST', `/api/v1/bases/${id}/profiles`, { phone })).status, 201);
+    assert.equal((await listed()).clients, 2);
     const upd = await ctx.api('PATCH', `/api/v1/bases/${id}`, { observer: true, phoneRegion: 'kz' });
     assert.equal(upd.status, 200);
     assert.equal(upd.body.observer, true);

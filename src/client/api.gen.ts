@@ -113,7 +113,7 @@ export interface Endpoints {
     body: never;
     response: void;
   };
-  /** List profile bases */
+  /** List profile bases, each with its number of clients (estimated from 100,000 on) */
   "GET /bases": {
     path: never;
     query: never;
@@ -143,6 +143,8 @@ export interface Endpoints {
         emailsConsented: boolean;
         createdAt: string;
         updatedAt: string;
+        clients: number;
+        clientsExact: boolean;
       }[];
     };
   };

@@ -71,6 +71,24 @@ const partition = (baseId: number) => `profiles_b${Math.trunc(baseId)}`;
 /** The bare table a bulk load fills before it becomes the base's partition. */
 export const loadTable = (baseId: number) => `profiles_l${Math.trunc(baseId)}`;
 
+/** Above this many rows (by the planner's statistics) a base's client count is the estimate, not a count(*). */
+export const EXACT_COUNT_UNDER = 100_000;
+
+/**
+ * name: client-counts
+ * Clients per base for the bases list: exact for a base under EXACT_COUNT_UNDER rows, else the partition's
+ * row estimate (kept by ANALYZE/autovacuum; a million-row count(*) per base would make the list slow).
+ */
+export async function clientCounts(db: Conn): Promise<Map<number, { count: number; exact: boolean }>> {
+  const r = await sql<{ id: number; n: number; exact: boolean }>`
+    SELECT b.id,
+      CASE WHEN coalesce(c.reltuples, -1) >= ${EXACT_COUNT_UNDER} THEN c.reltuples::bigint
+           ELSE (SELECT count(*) FROM profiles p WHERE p.base_id = b.id) END AS n,
+      coalesce(c.reltuples, -1) < ${EXACT_COUNT_UNDER} AS exact
+    FROM bases b LEFT JOIN pg_class c ON c.oid = to_regclass('profiles_b' || b.id)`.execute(db);
+  return new Map(r.rows.map((x) => [x.id, { count: Number(x.n), exact: x.exact }]));
+}
+
 export async function isEmptyBase(db: Conn, baseId: number): Promise<boolean> {
   const r = await sql<{ x: boolean }>`SELECT NOT EXISTS (SELECT 1 FROM profiles WHERE base_id = ${baseId}) AS x`.execute(db);
   return r.rows[0]!.x;

@@ -15,7 +15,7 @@ import { WRITE_FIELDS, writeProfiles, type Kind, type RowOutcome, type WriteFail
 // Other domains reach profile rows through this service (issue 10): a row as stored (getProfile below is the
 // API view), and the bulk import's load table (import.job.ts).
 export { getProfile as getProfileRow } from './profiles.repo.ts';
-export { analyzeBase, attachLoaded, buildLoadIndex, createLoadTable, dropLoadTable, isEmptyBase, loadIndexStatements, loadTable } from './profiles.repo.ts';
+export { analyzeBase, attachLoaded, clientCounts, buildLoadIndex, createLoadTable, dropLoadTable, isEmptyBase, loadIndexStatements, loadTable } from './profiles.repo.ts';
 
 type Columns = Omit<NewProfileRow, 'base_id' | 'id' | 'created_at' | 'updated_at' | 'fields' | 'tags' | 'birth_md' | 'search'>;
 type ColumnName = keyof Columns & string;

@@ -38,6 +38,9 @@ export function Bases({ onOpen }: { onOpen: (id: number) => void }) {
                 <Button onClick={() => onOpen(b.id)}>{t('open')}</Button>
               </Group>
             </Group>
+            <Text size="sm" data-testid="base-clients">
+              {b.clientsExact ? t('bs_clients', { count: b.clients }) : t('bs_clients_about', { text: t('bs_clients', { count: b.clients }) })}
+            </Text>
             {b.description && <Text size="sm" c="dimmed">{b.description}</Text>}
           </Card>
         ))}
