@@ -22,7 +22,15 @@ export type BuildReply =
 
 async function build(req: BuildRequest): Promise<{ store: Store; snapshot: string; xmin: string }> {
   // The server's session settings (see createPool): UTC, no parallel plans.
-  const client = new pg.Client({ connectionString: req.url, application_name: 'kartoteka count index', options: '-c TimeZone=UTC -c max_parallel_workers_per_gather=0' });
+  // Bounded waits: a build that hangs would hold every base's builds queued behind it (one worker).
+  const client = new pg.Client({
+    connectionString: req.url,
+    application_name: 'kartoteka count index',
+    connectionTimeoutMillis: 30_000,
+    options: '-c TimeZone=UTC -c max_parallel_workers_per_gather=0 -c statement_timeout=300000',
+  });
+  // A dropped connection fails the query in progress (this build), not the worker.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');

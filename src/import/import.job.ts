@@ -272,9 +272,17 @@ async function importJob(run: JobRun): Promise<unknown> {
       await dryRun(pass(), () => progress);
     } else {
       if (progress.phase === 'load' || progress.phase === 'indexing') {
-        // A bulk load killed before its attach leaves nothing: undone here, whichever way goes on now.
-        await run.db.transaction().execute((trx) => undoLoad(trx, run, imp));
+        // A bulk load killed before its attach leaves nothing: undone here, whichever way goes on now —
+        // under the base's bulk lock, and its load table only if no other import has taken the base's
+        // load meanwhile (this one's heartbeat went stale); the reset progress saved with it.
         progress = { ...progress, ...ZERO, done: 0, total: 0, phase: undefined };
+        const reset = progress;
+        await run.db.transaction().execute(async (trx) => {
+          await repo.lockBaseBulk(trx, imp.base_id);
+          const taken = await jobRows.othersInPhase(trx, run.id, imp.base_id, 'import', ['load', 'indexing']);
+          await undoLoad(trx, run, imp, { keepTable: taken });
+          await run.checkpoint(reset, trx);
+        });
         done0 = 0;
       }
       let bulk =
@@ -344,8 +352,8 @@ async function claimBulk(run: JobRun, imp: ImportRow): Promise<boolean> {
 }
 
 /** What a bulk load wrote before its attach, undone: the load table, its history, failed rows and counts. */
-async function undoLoad(trx: Trx, run: JobRun, imp: ImportRow): Promise<void> {
-  await profiles.dropLoadTable(trx, imp.base_id);
+async function undoLoad(trx: Trx, run: JobRun, imp: ImportRow, opts: { keepTable?: boolean } = {}): Promise<void> {
+  if (!opts.keepTable) await profiles.dropLoadTable(trx, imp.base_id);
   await repo.undoImport(trx, imp.base_id, imp.id);
   fs.rmSync(restFile(run, imp), { force: true });
 }

@@ -50,12 +50,16 @@ export async function lockJob(db: Conn, id: number): Promise<Pick<JobRow, 'statu
   return db.selectFrom('jobs').select(['status', 'attempts', 'progress']).where('id', '=', id).forNoKeyUpdate().executeTakeFirst();
 }
 
-/** Whether another live run of `kind` in the base is in one of `phases` (a handler's progress.phase). */
+/**
+ * Whether another live run of `kind` in the base is in one of `phases` (a handler's progress.phase). A
+ * cancelled job still sending heartbeats counts: a bulk load keeps what it loaded, so it goes on to its
+ * index builds and attach after a cancel.
+ */
 export async function othersInPhase(db: Conn, jobId: number, baseId: number, kind: string, phases: readonly string[]): Promise<boolean> {
   const r = await sql<{ x: boolean }>`
     SELECT EXISTS (
       SELECT 1 FROM jobs
-      WHERE base_id = ${baseId} AND kind = ${kind} AND id <> ${jobId} AND status = 'running'
+      WHERE base_id = ${baseId} AND kind = ${kind} AND id <> ${jobId} AND status IN ('running', 'cancelled')
         AND heartbeat_at >= now() - make_interval(secs => ${STALE_AFTER_SECONDS})
         AND progress ->> 'phase' = ANY (${[...phases]}::text[])) AS x`.execute(db);
   return r.rows[0]!.x;

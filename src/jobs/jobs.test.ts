@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { testContext } from '../../test/context.ts';
-import { assertJobHandlers, registerJobHandler, runOnce, startWorker } from './jobs.service.ts';
+import { assertJobHandlers, jobRows, registerJobHandler, runOnce, startWorker } from './jobs.service.ts';
 
 
 const ctx = await testContext({ KARTOTEKA_BULK_SYNC_LIMIT: '10', KARTOTEKA_BULK_BATCH_SIZE: '10' });
@@ -122,5 +122,22 @@ describe('jobs', () => {
       await worker.stop();
     }
     await worker.stop(); // twice is fine
+  });
+});
+
+describe('another live run in a phase', () => {
+  it('counts a cancelled run still sending heartbeats (a bulk load goes on to its attach), not a stopped one', async () => {
+    const base = await ctx.newBase();
+    const other = await jobRows.insertJob(ctx.db, { baseId: base.id, kind: 'import', params: {}, actor: 'test', progress: { done: 0, total: 0, phase: 'indexing' } });
+    const me = await jobRows.insertJob(ctx.db, { baseId: base.id, kind: 'import', params: {}, actor: 'test', progress: { done: 0, total: 0 } });
+    const busy = () => jobRows.othersInPhase(ctx.db, me.id, base.id, 'import', ['load', 'indexing']);
+    assert.equal(await busy(), false, 'queued is not loading');
+    for (const status of ['running', 'cancelled']) {
+      await ctx.pool.query(`UPDATE jobs SET status = $2, heartbeat_at = now() WHERE id = $1`, [other.id, status]);
+      assert.equal(await busy(), true, status);
+    }
+    await ctx.pool.query(`UPDATE jobs SET heartbeat_at = now() - interval '5 minutes' WHERE id = $1`, [other.id]);
+    assert.equal(await busy(), false, 'no heartbeat: the run is gone');
+    assert.equal(await jobRows.othersInPhase(ctx.db, other.id, base.id, 'import', ['indexing']), false, 'a run is not another to itself');
   });
 });
