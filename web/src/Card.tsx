@@ -53,6 +53,7 @@ import {
   type DraftValue,
   type FieldDef,
   type Patch,
+  fieldLabel,
 } from './cardDraft.ts';
 import { formatPhone } from './format.ts';
 import { formatDate, formatDateTime, formatNumber } from './i18n.ts';
@@ -69,13 +70,7 @@ type TabValue = 'profile' | 'history';
 function useFieldLabel(defs: readonly FieldDef[] | undefined) {
   const { t, i18n } = useTranslation();
   const lang: Lang = i18n.language === 'en' ? 'en' : 'ru';
-  return (path: string): string => {
-    if (path === 'tags') return t('cd_f_tags');
-    const custom = path.startsWith('fields.');
-    const key = custom ? path.slice('fields.'.length) : path;
-    const d = defs?.find((x) => x.key === key && x.standard === !custom);
-    return d ? d.label[lang] || d.label.ru || key : key;
-  };
+  return (path: string): string => (path === 'tags' ? t('cd_f_tags') : fieldLabel(defs, path, lang));
 }
 
 export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id: number | null; onClose: () => void; onOpen?: (id: number) => void }) {

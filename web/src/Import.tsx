@@ -6,7 +6,7 @@ import { Alert, Anchor, Button, Checkbox, FileInput, Group, Modal, MultiSelect, 
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { FieldDef } from './cardDraft.ts';
+import { defOf, fieldLabel, type FieldDef } from './cardDraft.ts';
 import { formatPhone } from './format.ts';
 import { formatDate, formatDateTime, formatSize } from './i18n.ts';
 import { useActorName } from './actor.ts';
@@ -295,26 +295,21 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
 function PreviewValue({ target, values, defs }: { target: string; values: Record<string, unknown>; defs: readonly FieldDef[] }) {
   const { i18n } = useTranslation();
   const lang = i18n.language === 'en' ? 'en' : 'ru';
-  const custom = target.startsWith('fields.');
-  const key = custom ? target.slice('fields.'.length) : target;
-  const def = defs.find((d) => d.key === key && d.standard === !custom);
-  const labelOf = (k: string) => {
-    const d = defs.find((x) => x.key === k && x.standard);
-    return d ? d.label[lang] || d.label.ru : k;
-  };
+  const def = defOf(defs, target);
   if (target === 'fullName') {
     const parts = (['lastName', 'firstName', 'middleName'] as const).filter((k) => values[k]);
     return (
       <Stack gap={0} data-testid="preview-name">
         {parts.map((k) => (
           <Text key={k} size="sm">
-            <Text span size="xs" c="dimmed">{labelOf(k)}:</Text> {String(values[k])}
+            <Text span size="xs" c="dimmed">{fieldLabel(defs, k, lang)}:</Text> {String(values[k])}
           </Text>
         ))}
       </Stack>
     );
   }
-  const v = custom ? (values.fields as Record<string, unknown> | undefined)?.[key] : values[key];
+  const custom = target.startsWith('fields.');
+  const v = custom ? (values.fields as Record<string, unknown> | undefined)?.[target.slice('fields.'.length)] : values[target];
   if (v === undefined || v === null) return null;
   if (def?.type === 'phone') return <>{formatPhone(String(v))}</>;
   if (def?.type === 'date' && typeof v === 'string') return <>{formatDate(v)}</>;

@@ -21,6 +21,19 @@ export const STANDARD = [...PERSONAL, ...IDENTIFIERS, ...EXTRA_KEYS, 'pointOfSal
 export type StandardKey = (typeof STANDARD)[number];
 
 /** The custom fields of a base in their order. */
+/** A field's definition by its API path (`city`, `fields.level`): standard and custom keys may coincide. */
+export const defOf = (defs: readonly FieldDef[] | undefined, path: string): FieldDef | undefined => {
+  const custom = path.startsWith('fields.');
+  const key = custom ? path.slice('fields.'.length) : path;
+  return defs?.find((d) => d.key === key && d.standard === !custom);
+};
+
+/** A field's label by its API path in `lang`, as the API's field list names it (the key when unknown). */
+export const fieldLabel = (defs: readonly FieldDef[] | undefined, path: string, lang: 'ru' | 'en'): string => {
+  const d = defOf(defs, path);
+  return d ? d.label[lang] || d.label.ru || d.key : path.replace(/^fields\./, '');
+};
+
 export const customDefs = (defs: readonly FieldDef[]) => defs.filter((d) => !d.standard).sort((a, b) => a.position - b.position);
 
 /** A stored custom value as its input shows it. */
