@@ -39,6 +39,7 @@ describe('web UI: mass actions', () => {
 
     await page.reload();
     await page.getByTestId('base-card').filter({ hasText: 'Массовые действия' }).getByRole('button', { name: 'Открыть' }).click();
+    await page.getByRole('tab', { name: 'Клиенты' }).click();
     const found = page.getByTestId('found-count');
     await found.getByText('Найдено 5 клиентов').waitFor();
     const rows = page.getByTestId('rows');
@@ -175,6 +176,9 @@ describe('web UI: mass actions', () => {
     assert.equal(lines.length, 3, csv);
     assert.ok(lines.some((l) => l.startsWith('Иванов;Иван;Петрович;') && l.includes(';Казань;Постоянный')), csv);
     assert.ok(lines.some((l) => l.startsWith('Петрова;Мария;Ивановна;') && l.includes(';Казань;Постоянный')), csv);
+    // In the table's order (newest first), not the order the clients were stored in.
+    const tableOrder = (await rows.locator('[role=row][aria-selected=true]').allTextContents()).map((x) => (x.includes('Петрова') ? 'Петрова' : x.includes('Иванов') ? 'Иванов' : '')).filter(Boolean);
+    assert.deepEqual(lines.slice(1).map((l) => l.split(';')[0]), tableOrder);
     const log = await ui.api<{ items: { format: string; rows: number; columns: string[]; source: unknown }[] }>('GET', `${b}/exports`);
     assert.deepEqual(log.items[0], {
       ...log.items[0]!,
@@ -183,6 +187,7 @@ describe('web UI: mass actions', () => {
       columns: ['lastName', 'firstName', 'middleName', 'phone', 'cardNumber', 'city', 'tags'],
     });
     assert.deepEqual(((log.items[0]!.source as { ids: number[] }).ids ?? []).slice().sort((x, y) => x - y), two);
+    assert.deepEqual((log.items[0]!.source as { sort?: unknown }).sort, [{ field: 'createdAt', dir: 'desc' }]);
     await ui.shot('actions-10-exported');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });

@@ -1134,6 +1134,7 @@ export interface Endpoints {
         field: string;
         dir: "asc" | "desc";
       }[];
+      widths?: Record<string, number>;
     };
   };
   /** Save my clients table for this base */
@@ -1149,6 +1150,7 @@ export interface Endpoints {
         field: string;
         dir?: "asc" | "desc";
       }[];
+      widths?: Record<string, number>;
     };
     response: {
       columns: string[];
@@ -1157,6 +1159,7 @@ export interface Endpoints {
         field: string;
         dir: "asc" | "desc";
       }[];
+      widths?: Record<string, number>;
     };
   };
   /** A mass action on the selected profiles or on everything a search finds */
@@ -1297,6 +1300,10 @@ export interface Endpoints {
       };
       ids?: number[];
       segmentId?: number;
+      sort?: {
+        field: string;
+        dir?: "asc" | "desc";
+      }[];
     };
     response: {
       id: number;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { QueryBody } from '../find/find.schema.ts';
+import { QueryBody, SortKey } from '../find/find.schema.ts';
 
 export const EXPORT_FORMATS = ['csv', 'xlsx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -22,18 +22,19 @@ export const ExportBody = z.strictObject({
   query: z.strictObject(QueryBody).optional().describe('Everything a search with this q / list / filter finds, exactly as POST /bases/{baseId}/profiles/search ({} is the whole base)'),
   ids: z.array(z.number().int().positive()).min(1).max(MAX_EXPORT_IDS).optional().describe('The selected profiles (ids not in the base are skipped)'),
   segmentId: z.number().int().positive().optional().describe('The members of a segment (manual or dynamic)'),
+  sort: z.array(SortKey).max(5).optional().describe('Rows in this order, as /profiles/search sorts them (the table\'s order); default: by id'),
 });
 export type ExportBodyInput = z.infer<typeof ExportBody>;
 
 /** What an export took its rows from, as recorded in the log: exactly one of query, ids, segmentId. */
-export type ExportSource = { query: { q?: string | string[]; list?: string | string[]; filter?: unknown } } | { ids: number[] } | { segmentId: number };
+export type ExportSource = ({ query: { q?: string | string[]; list?: string | string[]; filter?: unknown } } | { ids: number[] } | { segmentId: number }) & { sort?: { field: string; dir: 'asc' | 'desc' }[] };
 
 export const ExportOut = z.object({
   id: z.number(),
   baseId: z.number(),
   jobId: z.number().nullable().describe('Follow it at GET /api/v1/jobs/{jobId}; null for an export the CLI ran in-process'),
   actor: z.string().describe('Who exported: user:<id>, token:<id>, env, or cli'),
-  source: z.unknown().describe('{ query } | { ids } | { segmentId }, as sent'),
+  source: z.unknown().describe('{ query } | { ids } | { segmentId }, as sent, with the sort when one was asked for'),
   columns: z.array(z.string()),
   format: z.enum(EXPORT_FORMATS),
   dialect: z.enum(CSV_DIALECTS).nullable(),

@@ -125,7 +125,7 @@ export async function countMatching(db: Conn, baseId: number, query: Query, view
 // sorting and keyset pagination
 // ---------------------------------------------------------------------------
 
-interface SortColumn {
+export interface SortColumn {
   key: string;
   dir: 'asc' | 'desc';
   expr: RawBuilder<unknown>;
@@ -137,7 +137,7 @@ const NOT_NULL = new Set(['id', 'kind', 'createdAt', 'updatedAt']);
 
 const NOT_SORTABLE = new Set(['tags', 'segment', 'fullName']);
 
-function sortColumns(sort: SortKey[] | undefined, fields: Map<string, FilterField>, errs: FieldErrors): SortColumn[] {
+export function sortColumns(sort: SortKey[] | undefined, fields: Map<string, FilterField>, errs: FieldErrors): SortColumn[] {
   const keys = (sort ?? []).slice(0, 5);
   const out: SortColumn[] = [];
   // id is unique: keys after it never decide anything, and it is always the last column
@@ -190,7 +190,7 @@ function decodeCursor(cursor: string, cols: SortColumn[]): (string | null)[] {
 }
 
 /** Rows strictly after the cursor in ORDER BY k1 dir NULLS LAST, …, id. */
-function afterCursor(cols: SortColumn[], vals: (string | null)[]): RawBuilder<SqlBool> {
+export function afterCursor(cols: SortColumn[], vals: (string | null)[]): RawBuilder<SqlBool> {
   const alternatives: RawBuilder<SqlBool>[] = [];
   for (let i = 0; i < cols.length; i++) {
     const parts: RawBuilder<SqlBool>[] = [];
@@ -208,7 +208,7 @@ function afterCursor(cols: SortColumn[], vals: (string | null)[]): RawBuilder<Sq
   return alternatives.length ? sql<SqlBool>`(${sql.join(alternatives, sql` OR `)})` : sql<SqlBool>`false`;
 }
 
-function orderBy(cols: SortColumn[]): RawBuilder<unknown> {
+export function orderBy(cols: SortColumn[]): RawBuilder<unknown> {
   return sql.join(cols.map((c) => sql`${c.expr} ${sql.raw(c.dir === 'asc' ? 'ASC' : 'DESC')}${sql.raw(c.notNull ? '' : ' NULLS LAST')}`));
 }
 
