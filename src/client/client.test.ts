@@ -35,6 +35,11 @@ describe('typed API client', () => {
     assert.equal(page.total, 1);
     assert.equal(page.items[0]!.id, profile.id);
     assert.equal(page.items[0]!.phone, '+79161234567');
+    // A phone already in the base: the error names the field and the client holding it (the form offers to open them).
+    const taken = await client.call('POST /bases/{baseId}/profiles', { path: { baseId: made.id }, body: { phone: '+7 916 123 45 67' } }).catch((e: unknown) => e);
+    assert.ok(taken instanceof ApiError && taken.status === 409, String(taken));
+    assert.equal(taken.extra.existingId, profile.id);
+    assert.deepEqual(taken.fields.map((f) => f.field), ['phone']);
     assert.equal(await client.call('DELETE /bases/{baseId}/profiles/{id}', { path: { baseId: made.id, id: profile.id } }), undefined);
   });
 

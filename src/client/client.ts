@@ -33,12 +33,15 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string | undefined;
   readonly fields: FieldError[];
-  constructor(status: number, message: string, code?: string, fields: FieldError[] = []) {
+  /** The problem's other members (a 409 of identity names `existingId`, the client holding the value). */
+  readonly extra: Record<string, unknown>;
+  constructor(status: number, message: string, code?: string, fields: FieldError[] = [], extra: Record<string, unknown> = {}) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.fields = fields;
+    this.extra = extra;
   }
 }
 
@@ -67,13 +70,15 @@ export function routeUrl(route: Route, path?: Record<string, unknown>, query?: R
 
 export async function problemOf(res: Response): Promise<ApiError> {
   const text = await res.text().catch(() => '');
-  let p: { detail?: string; title?: string; code?: string; errors?: FieldError[] } = {};
+  let p: { detail?: string; title?: string; code?: string; errors?: FieldError[]; [extra: string]: unknown } = {};
   try {
     p = JSON.parse(text) as typeof p;
+    if (p === null || typeof p !== 'object' || Array.isArray(p)) throw new Error('not a problem document');
   } catch {
     p = { detail: `${res.status} ${res.statusText}${text ? `: ${text.slice(0, 300)}` : ''}` };
   }
-  return new ApiError(res.status, p.detail ?? p.title ?? res.statusText, p.code, p.errors ?? []);
+  const { detail, title, code, errors, type: _type, status: _status, instance: _instance, ...extra } = p;
+  return new ApiError(res.status, detail ?? title ?? res.statusText, code, errors ?? [], extra);
 }
 
 export interface Client {

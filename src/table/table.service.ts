@@ -53,10 +53,12 @@ export async function getSettings(db: Db, baseId: number, p: Principal): Promise
   const { columns: known, sortable } = fieldSets(defs);
   const columns = saved.columns.filter((c) => known.has(c));
   if (!columns.length) return copy(DEFAULT_SETTINGS);
+  const widths = Object.entries(saved.widths ?? {}).filter(([c]) => known.has(c));
   return {
     columns,
     pinned: saved.pinned.filter((c) => columns.includes(c)),
     sort: saved.sort.filter((k) => sortable.has(k.field)),
+    ...(widths.length ? { widths: Object.fromEntries(widths) } : {}),
   };
 }
 
@@ -79,9 +81,12 @@ export async function putSettings(db: Db, baseId: number, p: Principal, body: Ta
     else if (sorted.has(k.field)) errs.add(`sort[${i}].field`, 'table_column_duplicate', { field: k.field });
     sorted.add(k.field);
   });
+  // A width may stay for a hidden column: shown again, it comes back as the user left it.
+  for (const c of Object.keys(body.widths ?? {})) if (!known.has(c)) errs.add(`widths.${c}`, 'table_column_unknown', { field: c });
   errs.throwIfAny();
   const userId = await settingsUserId(db, p);
-  const settings: TableSettingsT = { columns: body.columns, pinned, sort: body.sort };
+  const widths = body.widths && Object.keys(body.widths).length ? { widths: body.widths } : {};
+  const settings: TableSettingsT = { columns: body.columns, pinned, sort: body.sort, ...widths };
   await db
     .insertInto('table_settings')
     .values({ user_id: userId, base_id: baseId, settings: JSON.stringify(settings) })

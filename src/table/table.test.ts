@@ -92,6 +92,22 @@ describe('table settings', () => {
     assert.equal((await user.api('GET', url(987654))).status, 404);
   });
 
+  it('keeps the widths a user dragged, refuses unknown columns and absurd widths, forgets a deleted field', async () => {
+    const user = await signedInUser('fedor');
+    const base = await ctx.newBase();
+    await ctx.api('POST', `/api/v1/bases/${base.id}/fields`, { key: 'note', type: 'string', label: { ru: 'Заметка' } });
+    const wide = { columns: ['phone', 'email', 'fields.note'], pinned: [], sort: [], widths: { phone: 180, email: 320, 'fields.note': 400, city: 90 } };
+    assert.deepEqual((await user.api('PUT', url(base.id), wide)).body, wide);
+    assert.deepEqual((await user.api('GET', url(base.id))).body, wide, 'a hidden column keeps its width for when it is shown again');
+    const bad = await user.api('PUT', url(base.id), { ...wide, widths: { shoeSize: 100, phone: 5, email: 1e9, city: 1.5 } });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.body.errors.map((e: { field: string }) => e.field).sort(), ['widths.city', 'widths.email', 'widths.phone']);
+    const unknown = await user.api('PUT', url(base.id), { ...wide, widths: { shoeSize: 100 } });
+    assert.deepEqual(unknown.body.errors, [{ field: 'widths.shoeSize', message: 'В базе нет поля «shoeSize»' }]);
+    assert.equal((await ctx.api('DELETE', `/api/v1/bases/${base.id}/fields/note`)).status, 204);
+    assert.deepEqual((await user.api('GET', url(base.id))).body, { columns: ['phone', 'email'], pinned: [], sort: [], widths: { phone: 180, email: 320, city: 90 } });
+  });
+
   it('drops a deleted custom field from saved settings', async () => {
     const user = await signedInUser('egor');
     const base = await ctx.newBase();
