@@ -53,6 +53,7 @@ describe('web UI: the client card', () => {
 
     await page.reload();
     await page.getByTestId('base-card').filter({ hasText: 'Карточка клиента: тест' }).getByRole('button', { name: 'Открыть' }).click();
+    await page.getByRole('tab', { name: 'Клиенты' }).click();
     await page.getByTestId('found-count').getByText('Найден 1 клиент').waitFor();
     await page.getByRole('row').nth(1).click();
     const drawer = page.getByRole('dialog', { name: /Карточка клиента/ });

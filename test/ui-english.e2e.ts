@@ -57,8 +57,10 @@ describe('web UI in English', () => {
     }
     await page.keyboard.press('Escape');
     await page.getByTestId('base-card').filter({ hasText: 'Демо' }).getByRole('button', { name: 'Open' }).click();
+    await page.getByRole('tab', { name: 'Clients' }).click();
     await page.getByTestId('found-count').getByText('10,000 clients found').waitFor();
     await check('clients');
+    await page.getByTestId('filter-builder').getByRole('button', { name: 'Filter', exact: true }).click();
     await page.getByTestId('filter-builder').getByRole('button', { name: 'Add a condition' }).click();
     await page.getByTestId('filter-builder').getByLabel('Field').first().waitFor();
     await check('filter builder');

@@ -32,6 +32,7 @@ describe('web UI: the import wizard', () => {
 
     await page.reload();
     await page.getByTestId('base-card').filter({ hasText: 'Импорт из Excel' }).getByRole('button', { name: 'Открыть' }).click();
+    await page.getByRole('tab', { name: 'Клиенты' }).click();
     await page.getByTestId('found-count').getByText('Найдено 2 клиента').waitFor();
     await page.getByRole('button', { name: 'Импорт' }).click();
     const dialog = page.getByRole('dialog');

@@ -20,6 +20,7 @@ describe('web UI: the clients table', () => {
     const bases = await api<{ items: { id: number; name: string }[] }>('GET', '/bases');
     const baseId = bases.items.find((b) => b.name === 'Демо')!.id;
     await page.getByTestId('base-card').filter({ hasText: 'Демо' }).getByRole('button', { name: 'Открыть' }).click();
+    await page.getByRole('tab', { name: 'Клиенты' }).click();
     const count = page.getByTestId('found-count');
     await count.getByText(`Найдено ${ru(10000)} клиентов`).waitFor();
     const headers = async () => Promise.all((await page.getByTestId('header-row').locator('[role=columnheader]').all()).map((h) => h.getAttribute('data-column')));
@@ -68,6 +69,7 @@ describe('web UI: the clients table', () => {
     const values = await api<{ items: { value: string; count: number }[] }>('GET', `/bases/${baseId}/fields/favoriteCategory/values`);
     const pick = values.items[1]!;
     const fb = page.getByTestId('filter-builder');
+    await fb.getByRole('button', { name: 'Фильтр', exact: true }).click();
     await fb.getByRole('button', { name: 'Добавить условие' }).click();
     await fb.getByLabel('Поле').first().click();
     await page.getByRole('option', { name: 'Любимая категория', exact: true }).click();
@@ -80,6 +82,9 @@ describe('web UI: the clients table', () => {
     const filtered = await api<{ count: number }>('POST', `/bases/${baseId}/profiles/count`, { filter: { field: 'fields.favoriteCategory', op: 'in', value: [pick.value] } });
     assert.equal(filtered.count, pick.count);
     await count.getByText(new RegExp(`^Найден[оа]? ${ru(filtered.count)} клиент`)).waitFor();
+    // Applied, the builder folds to one line that says what is applied.
+    await fb.getByTestId('filter-summary').getByText(`Любимая категория одно из ${pick.value}`).waitFor();
+    await fb.getByRole('button', { name: 'Изменить фильтр' }).click();
     await fb.getByRole('button', { name: 'Сбросить' }).click();
     await count.getByText(`Найдено ${ru(10000)} клиентов`).waitFor();
 

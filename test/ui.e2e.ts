@@ -75,9 +75,10 @@ describe('web UI', () => {
       return { sender: b.sender.email, level: fields.items.find((f) => f.key === 'level') };
     }, `${url}/api/v1`);
     assert.deepEqual(created, { sender: 'salon@example.ru', level: { ...created.level!, key: 'level', type: 'list', options: ['Серебро', 'Золото'] } });
-    await page.getByRole('button', { name: 'Все базы' }).click();
+    await page.getByRole('link', { name: '← Все базы' }).click();
     await page.getByRole('heading', { name: 'Базы профилей' }).waitFor();
     await page.getByTestId('base-card').filter({ hasText: 'Демо' }).getByRole('button', { name: 'Открыть' }).click();
+    await page.getByRole('tab', { name: 'Клиенты' }).click();
     const count = page.getByTestId('found-count');
     await count.getByText(`Найдено ${ru(10000)} клиентов`).waitFor();
     assert.ok((await page.getByRole('row').count()) > 10, 'rows are shown');
@@ -210,6 +211,7 @@ describe('web UI', () => {
     // The filter builder: email filled AND (city = Москва OR city = Тверь), on top of the search; the count
     // is the API's for the same query; saved as a segment.
     const fb = page.getByTestId('filter-builder');
+    await fb.getByRole('button', { name: 'Фильтр', exact: true }).click();
     await fb.getByRole('button', { name: 'Добавить условие' }).click();
     await fb.getByLabel('Поле').first().click();
     await page.getByRole('option', { name: 'E-mail', exact: true }).click();
@@ -229,6 +231,7 @@ describe('web UI', () => {
     );
     assert.ok(filtered > 0 && filtered < api.count - 2, `the filter narrows the search: ${filtered}`);
     await count.getByText(new RegExp(`^Найден[оа]? ${ru(filtered)} клиент`)).waitFor();
+    await fb.getByRole('button', { name: 'Изменить фильтр' }).click();
     await fb.getByLabel('Название сегмента').fill('Москва и Тверь с email');
     await fb.getByRole('button', { name: 'Сохранить как сегмент' }).click();
     await fb.getByText('Сегмент «Москва и Тверь с email» сохранён').waitFor();

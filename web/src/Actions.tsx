@@ -8,9 +8,10 @@ import { Alert, Autocomplete, Button, Checkbox, Group, Modal, Progress, Segmente
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { call, ApiError, type Req, type Res, filterFieldsQuery } from './api.ts';
+import { call, ApiError, type Req, type Res, filterFieldsQuery, fieldsQuery, segmentsQuery, tagsQuery } from './api.ts';
 import { ExportDialog, type ExportTarget } from './Export.tsx';
-import { findTag, PALETTE, TagPicker, type Tag } from './TagPicker.tsx';
+import type { SortKey } from './columns.ts';
+import { findTag, nextColor, TagPicker, type Tag } from './TagPicker.tsx';
 
 export type Target = Req<'POST /bases/{baseId}/profiles/bulk'>['target'];
 type Action = Req<'POST /bases/{baseId}/profiles/bulk'>['action'];
@@ -18,7 +19,7 @@ type Job = Res<'GET /jobs/{jobId}'>;
 type FilterField = Res<'GET /bases/{baseId}/filter-fields'>['items'][number];
 type FieldDef = Res<'GET /bases/{baseId}/fields'>['items'][number];
 type Outcome = { changed: number; total: number };
-type Dialog = 'field' | 'addTags' | 'removeTags' | 'segment' | 'export' | 'delete';
+type Dialog = 'field' | 'addTags' | 'removeTags' | 'segment' | 'unsegment' | 'export' | 'delete';
 /** The action bar's buttons, in order: the dialog each opens and its label. */
 const ACTIONS: [Dialog, string][] = [
   ['field', 'act_edit_field'],
@@ -212,7 +213,23 @@ function ActionDialog({
  * nothing, but an action already running (a job) keeps its progress and result in view even when a
  * new search clears the selection.
  */
-export function ActionBar({ baseId, target, count, onDone }: { baseId: number; target: Target; count: number; onDone: (message: string) => void }) {
+/** `segment`: the manual segment the table shows (its members can be taken out of it). */
+export function ActionBar({
+  baseId,
+  target,
+  count,
+  segment,
+  sort,
+  onDone,
+}: {
+  baseId: number;
+  target: Target;
+  count: number;
+  /** The table's order (an export of the selection keeps it). */
+  sort?: SortKey[] | undefined;
+  segment?: { id: number; name: string } | undefined;
+  onDone: (message: string) => void;
+}) {
   const { t } = useTranslation();
   const bulk = useBulk(baseId, target);
   const [dialog, setDialog] = useState<Dialog | null>(null);
@@ -254,6 +271,11 @@ export function ActionBar({ baseId, target, count, onDone }: { baseId: number; t
             {t(label)}
           </Button>
         ))}
+        {segment && (
+          <Button size="xs" variant="light" color="orange" disabled={bulk.busy} onClick={() => open('unsegment')}>
+            {t('seg_remove_members')}
+          </Button>
+        )}
       </Group>
       {/* A job goes on after its dialog is closed: its progress and its end show here. */}
       {!dialog && bulk.job && <JobProgress job={bulk.job} onStop={bulk.stop} />}
@@ -263,7 +285,8 @@ export function ActionBar({ baseId, target, count, onDone }: { baseId: number; t
       <TagsDialog {...props} mode="remove" opened={dialog === 'removeTags'} />
       <SegmentDialog {...props} opened={dialog === 'segment'} />
       <DeleteDialog {...props} opened={dialog === 'delete'} />
-      <ExportDialog baseId={baseId} target={exportTarget} count={count} opened={dialog === 'export'} onClose={close} />
+      {segment && <UnsegmentDialog {...props} segment={segment} opened={dialog === 'unsegment'} />}
+      <ExportDialog baseId={baseId} target={exportTarget} count={count} sort={sort} opened={dialog === 'export'} onClose={close} />
     </Stack>
   );
 }
@@ -310,7 +333,7 @@ function FieldDialog({ baseId, count, bulk, opened, onClose, finish }: DialogPro
   const { t, i18n } = useTranslation();
   const lang = i18n.language === 'en' ? 'en' : 'ru';
   const meta = useQuery({ ...filterFieldsQuery(baseId), enabled: opened });
-  const defs = useQuery({ queryKey: ['fields', baseId], enabled: opened, queryFn: () => call('GET /bases/{baseId}/fields', { path: { baseId } }) });
+  const defs = useQuery({ ...fieldsQuery(baseId), enabled: opened });
   const [key, setKey] = useState<string | null>(null);
   const [value, setValue] = useState('');
   const [list, setList] = useState<string[]>([]);
@@ -423,7 +446,7 @@ const quoted = (names: string[], lang: string) => names.map((n) => (lang === 'en
 function TagsDialog({ baseId, count, bulk, opened, onClose, finish, mode }: DialogProps & { mode: 'add' | 'remove' }) {
   const { t, i18n } = useTranslation();
   const qc = useQueryClient();
-  const tags = useQuery({ queryKey: ['tags', baseId], queryFn: () => call('GET /bases/{baseId}/tags', { path: { baseId } }) });
+  const tags = useQuery(tagsQuery(baseId));
   const [names, setNames] = useState<string[]>([]);
   const [colors, setColors] = useState<Record<string, string>>({});
   // Tags created here before the list refetched (so a retry after an error does not create them again).
@@ -442,7 +465,7 @@ function TagsDialog({ baseId, count, bulk, opened, onClose, finish, mode }: Dial
         const known = findTag([...all, ...made], name);
         if (known) ids.push(known.id);
         else {
-          const tag = await call('POST /bases/{baseId}/tags', { path: { baseId }, body: { name, color: colors[name] ?? PALETTE[0]!.color } });
+          const tag = await call('POST /bases/{baseId}/tags', { path: { baseId }, body: { name, color: colors[name] ?? nextColor([]) } });
           made.push(tag);
           ids.push(tag.id);
         }
@@ -500,7 +523,7 @@ function TagsDialog({ baseId, count, bulk, opened, onClose, finish, mode }: Dial
 function SegmentDialog({ baseId, count, bulk, opened, onClose, finish }: DialogProps) {
   const { t } = useTranslation();
   const qc = useQueryClient();
-  const segments = useQuery({ queryKey: ['segments', baseId], enabled: opened, queryFn: () => call('GET /bases/{baseId}/segments', { path: { baseId } }) });
+  const segments = useQuery({ ...segmentsQuery(baseId), enabled: opened });
   const manual = (segments.data?.items ?? []).filter((s) => s.kind === 'manual');
   const [mode, setMode] = useState<'existing' | 'new' | null>(null);
   const [segmentId, setSegmentId] = useState<string | null>(null);
@@ -579,6 +602,32 @@ function SegmentDialog({ baseId, count, bulk, opened, onClose, finish }: DialogP
       ) : (
         <TextInput data-autofocus label={t('act_segment_name')} value={name} onChange={(e) => setName(e.currentTarget.value)} error={fieldError(createError, 'name')} />
       )}
+    </ActionDialog>
+  );
+}
+
+// ---------------------------------------------------------------------------
+// take out of the manual segment the table shows
+// ---------------------------------------------------------------------------
+
+function UnsegmentDialog({ count, bulk, opened, onClose, finish, segment }: DialogProps & { segment: { id: number; name: string } }) {
+  const { t } = useTranslation();
+  const submit = async () => {
+    const ended = await bulk.run({ type: 'removeFromSegment', segmentId: segment.id });
+    finish(ended, (n) => t('seg_removed', { count: n }), false);
+  };
+  return (
+    <ActionDialog
+      testId="unsegment-dialog"
+      opened={opened}
+      onClose={onClose}
+      title={t('seg_remove_title', { count, name: segment.name })}
+      bulk={bulk}
+      canSubmit
+      onSubmit={() => void submit()}
+      submitLabel={t('seg_remove_members')}
+    >
+      <Text size="sm">{t('seg_remove_text')}</Text>
     </ActionDialog>
   );
 }

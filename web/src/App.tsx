@@ -1,37 +1,27 @@
-// The shell: who is signed in decides the screen (sign in, the one-time password change, the
-// bases, a base's clients). The address keeps the open base (#/bases/ID) so a reload stays there.
+// The shell: who is signed in decides whether a screen shows (sign in, the one-time password
+// change); the address decides which (route.ts): the bases, a base's start page, its clients, its
+// segments.
 import { Alert, AppShell, Button, Group, SegmentedControl, Title } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { call, ApiError } from './api.ts';
 import { Bases } from './Bases.tsx';
 import { Clients } from './Clients.tsx';
 import { ChangePassword, SignIn } from './SignIn.tsx';
-
-function useHashBase(): [number | null, (id: number | null) => void] {
-  const read = () => {
-    const m = /^#\/bases\/(\d+)/.exec(window.location.hash);
-    return m ? Number(m[1]) : null;
-  };
-  const [id, setId] = useState(read);
-  useEffect(() => {
-    const on = () => setId(read());
-    window.addEventListener('hashchange', on);
-    return () => window.removeEventListener('hashchange', on);
-  }, []);
-  return [id, (next) => (window.location.hash = next === null ? '' : `#/bases/${next}`)];
-}
+import { navigate, useRoute } from './router.ts';
+import { clientsRoute } from './route.ts';
+import { BaseHome } from './bases/BaseHome.tsx';
+import { Segments } from './segments/Segments.tsx';
 
 export function App() {
   const { t, i18n } = useTranslation();
   const qc = useQueryClient();
   const me = useQuery({ queryKey: ['me'], queryFn: () => call('GET /auth/me') });
-  const [baseId, setBaseId] = useHashBase();
+  const route = useRoute();
   const setLang = (lang: string) => {
     localStorage.setItem('lang', lang);
+    // The data does not depend on the language (labels come in both): nothing is fetched again.
     void i18n.changeLanguage(lang);
-    void qc.invalidateQueries();
   };
   const signedOut = me.error instanceof ApiError && me.error.status === 401;
   let body;
@@ -39,8 +29,10 @@ export function App() {
   else if (signedOut) body = <SignIn onDone={() => void qc.invalidateQueries({ queryKey: ['me'] })} />;
   else if (me.error) body = <Alert color="red">{me.error.message}</Alert>;
   else if (me.data.mustChangePassword) body = <ChangePassword onDone={() => void qc.invalidateQueries({ queryKey: ['me'] })} />;
-  else if (baseId === null) body = <Bases onOpen={setBaseId} />;
-  else body = <Clients baseId={baseId} onBack={() => setBaseId(null)} />;
+  else if (route.screen === 'bases') body = <Bases onOpen={(id, clients) => navigate(clients ? clientsRoute(id) : { screen: 'base', baseId: id })} />;
+  else if (route.screen === 'base') body = <BaseHome baseId={route.baseId} />;
+  else if (route.screen === 'segments') body = <Segments baseId={route.baseId} />;
+  else body = <Clients route={route} />;
   return (
     <AppShell header={{ height: 56 }} padding="md">
       <AppShell.Header>
@@ -54,7 +46,7 @@ export function App() {
                 onClick={async () => {
                   await call('POST /auth/logout');
                   qc.clear();
-                  setBaseId(null);
+                  navigate('/');
                   void qc.invalidateQueries({ queryKey: ['me'] });
                 }}
               >

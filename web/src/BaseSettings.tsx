@@ -7,7 +7,7 @@ import { Alert, Button, Group, Loader, Modal, Paper, Stack, Tabs, Text, TextInpu
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { call } from './api.ts';
+import { call, baseQuery, fieldsQuery } from './api.ts';
 import { BASIC_INPUTS, BasicSettings, SENDER_INPUTS, SenderSettings, baseBody, baseDraftOf, errorsOf, firstSectionWithErrors, type BaseDraft, type Errors, type Section } from './BaseForm.tsx';
 import { FieldsTable, fieldDraftOf, isDirty, saveFields, type FieldDraft, type FieldErrors } from './FieldEditor.tsx';
 
@@ -60,8 +60,8 @@ function ConfirmDanger({ title, text, confirm, typed, onConfirm, onClose }: { ti
 export function BaseSettings({ baseId, onClose, onDeleted }: { baseId: number; onClose: () => void; onDeleted: () => void }) {
   const { t, i18n } = useTranslation();
   const qc = useQueryClient();
-  const base = useQuery({ queryKey: ['base', baseId], queryFn: () => call('GET /bases/{baseId}', { path: { baseId } }) });
-  const fields = useQuery({ queryKey: ['fields', baseId], queryFn: () => call('GET /bases/{baseId}/fields', { path: { baseId } }) });
+  const base = useQuery(baseQuery(baseId));
+  const fields = useQuery(fieldsQuery(baseId));
   const [tab, setTab] = useState<Section>('basic');
   // Edits over what the API said (null: nothing edited yet).
   const [edited, setEdited] = useState<BaseDraft | null>(null);

@@ -6,7 +6,8 @@ import { call } from './api.ts';
 import { BaseSettings } from './BaseSettings.tsx';
 import { BaseWizard } from './BaseWizard.tsx';
 
-export function Bases({ onOpen }: { onOpen: (id: number) => void }) {
+/** `onOpen(id)`: a base's start page; a new base opens on its clients (where its first import starts). */
+export function Bases({ onOpen }: { onOpen: (id: number, clients?: boolean) => void }) {
   const { t } = useTranslation();
   const bases = useQuery({ queryKey: ['bases'], queryFn: () => call('GET /bases') });
   const [creating, setCreating] = useState(false);
@@ -17,7 +18,7 @@ export function Bases({ onOpen }: { onOpen: (id: number) => void }) {
         <Title order={2}>{t('bases')}</Title>
         <Button onClick={() => setCreating(true)}>{t('bw_open')}</Button>
       </Group>
-      <BaseWizard opened={creating} onClose={() => setCreating(false)} onCreated={(id) => (setCreating(false), onOpen(id))} />
+      <BaseWizard opened={creating} onClose={() => setCreating(false)} onCreated={(id) => (setCreating(false), onOpen(id, true))} />
       {settingsOf !== null && <BaseSettings baseId={settingsOf} onClose={() => setSettingsOf(null)} onDeleted={() => setSettingsOf(null)} />}
       {bases.isPending && <Loader aria-label={t('loading')} />}
       {bases.error && (

@@ -35,7 +35,7 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { call, ApiError, type Res } from './api.ts';
+import { call, ApiError, type Res, fieldsQuery, tagsQuery } from './api.ts';
 import {
   changedKeys,
   customDefs,
@@ -53,11 +53,12 @@ import {
   type DraftValue,
   type FieldDef,
   type Patch,
+  emptyDraft,
   fieldLabel,
 } from './cardDraft.ts';
 import { formatPhone } from './format.ts';
 import { formatDate, formatDateTime, formatNumber } from './i18n.ts';
-import { PALETTE, type Tag } from './TagPicker.tsx';
+import { nextColor, type Tag } from './TagPicker.tsx';
 import { useActorName } from './actor.ts';
 
 type Event = Res<'GET /bases/{baseId}/profiles/{id}/events'>['items'][number];
@@ -73,15 +74,33 @@ function useFieldLabel(defs: readonly FieldDef[] | undefined) {
   return (path: string): string => (path === 'tags' ? t('cd_f_tags') : fieldLabel(defs, path, lang));
 }
 
-export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id: number | null; onClose: () => void; onOpen?: (id: number) => void }) {
+/**
+ * `id`: the client shown, 'new' for the new-client form (the same card, empty, saved by POST;
+ * `preset` starts it, e.g. with the phone a search did not find), null: closed.
+ */
+export function ClientCard({
+  baseId,
+  id: shown,
+  preset,
+  onClose,
+  onOpen,
+}: {
+  baseId: number;
+  id: number | 'new' | null;
+  preset?: Draft | undefined;
+  onClose: () => void;
+  onOpen?: (id: number) => void;
+}) {
   const { t, i18n } = useTranslation();
   const lang: Lang = i18n.language === 'en' ? 'en' : 'ru';
   const qc = useQueryClient();
+  const creating = shown === 'new';
+  const id = creating ? null : shown;
   const profileKey = ['profile', baseId, id];
   const profile = useQuery({ queryKey: profileKey, enabled: id !== null, queryFn: () => call('GET /bases/{baseId}/profiles/{id}', { path: { baseId, id: id! } }) });
   const events = useQuery({ queryKey: ['events', baseId, id], enabled: id !== null, queryFn: () => call('GET /bases/{baseId}/profiles/{id}/events', { path: { baseId, id: id! } }) });
-  const fieldDefs = useQuery({ queryKey: ['fields', baseId], enabled: id !== null, queryFn: () => call('GET /bases/{baseId}/fields', { path: { baseId } }) });
-  const tagList = useQuery({ queryKey: ['tags', baseId], enabled: id !== null, queryFn: () => call('GET /bases/{baseId}/tags', { path: { baseId } }) });
+  const fieldDefs = useQuery({ ...fieldsQuery(baseId), enabled: shown !== null });
+  const tagList = useQuery({ ...tagsQuery(baseId), enabled: id !== null });
   const defs = fieldDefs.data?.items;
   const label = useFieldLabel(defs);
 
@@ -92,6 +111,8 @@ export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id
   // A message belongs to the client it was said of: a subscriber merged into a member opens the
   // member's card with the message, and any other client's card starts without one.
   const [said, setSaid] = useState<{ id: number | null; text: string } | null>(null);
+  /** A new client's phone, card or email that another client has: that client, to open instead. */
+  const [holder, setHolder] = useState<number | null>(null);
   const setNotice = (text: string | null, of: number | null = id) => setSaid(text === null ? null : { id: of, text });
   const notice = said?.id === id ? said.text : null;
   const [tab, setTab] = useState<TabValue>('profile');
@@ -104,10 +125,11 @@ export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id
     if (focusError) formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
   }, [focusError]);
   // Another client (or none): start clean.
-  const [shownId, setShownId] = useState(id);
-  if (shownId !== id) {
-    setShownId(id);
-    setEdits({});
+  const [shownId, setShownId] = useState(shown);
+  if (shownId !== shown) {
+    setShownId(shown);
+    setEdits(shown === 'new' ? (preset ?? {}) : {});
+    setHolder(null);
     setErrors({});
     setFormError(null);
     setTab('profile');
@@ -115,8 +137,8 @@ export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id
     setConfirming(false);
   }
 
-  const p = profile.data;
-  const initial = useMemo(() => (p ? draftOf(p, defs ?? []) : null), [p, defs]);
+  const p = id === null ? undefined : profile.data;
+  const initial = useMemo(() => (creating ? (defs ? emptyDraft(defs) : null) : p ? draftOf(p, defs ?? []) : null), [creating, p, defs]);
   const changed = initial ? changedKeys(initial, edits) : [];
   const dirty = changed.length > 0;
   const value = (k: string): DraftValue => (k in edits ? edits[k]! : (initial?.[k] ?? ''));
@@ -142,15 +164,22 @@ export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id
   };
 
   const save = useMutation({
-    mutationFn: (body: Patch) => call('PATCH /bases/{baseId}/profiles/{id}', { path: { baseId, id: id! }, body }),
+    mutationFn: (body: Patch) =>
+      creating ? call('POST /bases/{baseId}/profiles', { path: { baseId }, body }) : call('PATCH /bases/{baseId}/profiles/{id}', { path: { baseId, id: id! }, body }),
     onMutate: () => {
       setErrors({});
       setFormError(null);
       setNotice(null);
+      setHolder(null);
     },
     onSuccess: (res, body) => {
       setEdits({});
-      if (res.id !== id) {
+      if (creating) {
+        // The new client's own card takes the form's place (and the address).
+        qc.setQueryData(['profile', baseId, res.id], res);
+        setNotice(t('nc_added'), res.id);
+        onOpen?.(res.id);
+      } else if (res.id !== id) {
         // A subscriber given a member's email folds into that member: this card's profile is gone,
         // and the card goes on with the member.
         const message = t('cd_merged_into', { id: res.id });
@@ -169,6 +198,7 @@ export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id
     },
     onError: (e) => {
       if (!(e instanceof ApiError) || !e.fields.length) return setFormError(e.message);
+      if (e.status === 409 && typeof e.extra.existingId === 'number') setHolder(e.extra.existingId);
       const shown = new Set<string>([...STANDARD, ...customDefs(defs ?? []).map((d) => `fields.${d.key}`)]);
       const at: Record<string, string> = {};
       const elsewhere: string[] = [];
@@ -193,7 +223,7 @@ export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id
       let body: { add?: number[]; remove?: number[] };
       if ('create' in op) {
         const all = tagList.data?.items ?? [];
-        const tag = await call('POST /bases/{baseId}/tags', { path: { baseId }, body: { name: op.create, color: PALETTE[all.length % PALETTE.length]!.color } });
+        const tag = await call('POST /bases/{baseId}/tags', { path: { baseId }, body: { name: op.create, color: nextColor(all.map((x) => x.color)) } });
         body = { add: [tag.id] };
       } else body = 'add' in op ? { add: [op.add] } : { remove: [op.remove] };
       return call('POST /bases/{baseId}/profiles/{id}/tags', { path: { baseId, id: id! }, body });
@@ -208,12 +238,166 @@ export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id
   });
 
   const requestClose = () => (dirty ? setConfirming(true) : onClose());
-  const name = p ? (displayName(p) ?? (formatPhone(p.phone) || p.email || p.cardNumber || t('cd_nameless'))) : '';
+  const name = creating ? t('nc_title') : p ? (displayName(p) ?? (formatPhone(p.phone) || p.email || p.cardNumber || t('cd_nameless'))) : '';
+
+  const form = (
+    <form
+      ref={formRef}
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault();
+        submit();
+      }}
+    >
+      <Stack gap="md">
+        <Fieldset legend={t('cd_sec_personal')}>
+          <SimpleGrid cols={2}>
+            {PERSONAL.map((k) =>
+              k === 'gender' ? (
+                <Select
+                  key={k}
+                  label={label(k)}
+                  data={[
+                    { value: 'none', label: t('cd_gender_none') },
+                    { value: 'm', label: t('cd_gender_m') },
+                    { value: 'f', label: t('cd_gender_f') },
+                  ]}
+                  value={(value(k) as string) || 'none'}
+                  onChange={(v) => edit(k, !v || v === 'none' ? '' : v)}
+                  allowDeselect={false}
+                  error={errors[k]}
+                />
+              ) : (
+                textInput(k, k === 'birthDate' ? t('cd_date_hint') : undefined)
+              ),
+            )}
+          </SimpleGrid>
+        </Fieldset>
+
+        <Fieldset legend={t('cd_sec_ids')}>
+          <SimpleGrid cols={2}>
+            {IDENTIFIERS.map((k) => (
+              textInput(k)
+            ))}
+          </SimpleGrid>
+          <ExtraKeys
+            open={moreKeys || EXTRA_KEYS.some((k) => initial?.[k] !== '')}
+            onToggle={() => setMoreKeys(!moreKeys)}
+            canFold={EXTRA_KEYS.every((k) => initial?.[k] === '')}
+          >
+            <SimpleGrid cols={2} pt="sm">
+              {EXTRA_KEYS.map((k) => (
+                textInput(k)
+              ))}
+            </SimpleGrid>
+          </ExtraKeys>
+        </Fieldset>
+
+        <Fieldset legend={t('cd_sec_reg')}>
+          <SimpleGrid cols={2}>
+            <TextInput
+              label={label('registrationSource')}
+              value={p?.registrationSource ? t(`rs_${p?.registrationSource}`) : t('cd_not_set')}
+              readOnly
+              variant="filled"
+              description={t('cd_read_only')}
+            />
+            <PointOfSale
+              label={label('pointOfSale')}
+              value={value('pointOfSale') as string}
+              locked={(defs?.find((d) => d.key === 'pointOfSale')?.setOnce ?? true) && initial?.pointOfSale !== ''}
+              error={errors.pointOfSale}
+              onChange={(v) => edit('pointOfSale', v)}
+            />
+          </SimpleGrid>
+        </Fieldset>
+
+        <Fieldset legend={t('cd_sec_utm')}>
+          <SimpleGrid cols={2}>
+            {UTM.map((k) => (
+              textInput(k)
+            ))}
+          </SimpleGrid>
+        </Fieldset>
+
+        <Fieldset legend={t('cd_sec_custom')} data-testid="custom-fields">
+          {fieldDefs.isPending && <Loader size="sm" aria-label={t('loading')} />}
+          {fieldDefs.error && (
+            <Alert color="red" title={fieldDefs.error.message}>
+              <Button size="xs" variant="white" onClick={() => void fieldDefs.refetch()}>
+                {t('retry')}
+              </Button>
+            </Alert>
+          )}
+          {defs && customDefs(defs).length === 0 && (
+            <Text size="sm" c="dimmed">
+              {t('cd_no_custom')}
+            </Text>
+          )}
+          {defs && customDefs(defs).length > 0 && (
+            <SimpleGrid cols={2}>
+              {customDefs(defs).map((d) => (
+                <CustomInput
+                  key={d.key}
+                  def={d}
+                  lang={lang}
+                  value={value(`fields.${d.key}`)}
+                  error={errors[`fields.${d.key}`]}
+                  onChange={(v) => edit(`fields.${d.key}`, v)}
+                />
+              ))}
+            </SimpleGrid>
+          )}
+        </Fieldset>
+
+        {/* Always in sight at the drawer's bottom: the state of the edits, the error of a save, the buttons. */}
+        <Group
+          justify="space-between"
+          wrap="nowrap"
+          py="sm"
+          style={{ position: 'sticky', bottom: 0, background: 'var(--mantine-color-body)', borderTop: '1px solid var(--mantine-color-default-border)', zIndex: 2 }}
+        >
+          {formError ? (
+            <Group gap="xs" style={{ flex: 1, minWidth: 0 }} wrap="nowrap">
+              <Text size="sm" c="red" role="alert" data-testid="card-error" style={{ minWidth: 0 }}>
+                {formError}
+              </Text>
+              {holder !== null && onOpen && (
+                <Button size="compact-sm" variant="light" onClick={() => onOpen(holder)} data-testid="open-holder">
+                  {t('nc_open_holder', { id: holder })}
+                </Button>
+              )}
+            </Group>
+          ) : (
+            <Text size="sm" c={notice ? 'green' : 'dimmed'} role="status" data-testid="card-status" style={{ flex: 1, minWidth: 0 }}>
+              {notice ?? (creating ? t('nc_hint') : dirty ? t('cd_changed', { count: changed.length }) : t('cd_nothing_changed'))}
+            </Text>
+          )}
+          <Group gap="xs" wrap="nowrap">
+            <Button
+              variant="default"
+              disabled={!dirty || save.isPending}
+              onClick={() => {
+                setEdits({});
+                setErrors({});
+                setFormError(null);
+              }}
+            >
+              {t('cd_discard')}
+            </Button>
+            <Button type="submit" disabled={!dirty} loading={save.isPending}>
+              {creating ? t('nc_save') : t('save')}
+            </Button>
+          </Group>
+        </Group>
+      </Stack>
+    </form>
+  );
 
   return (
     <>
       <Drawer
-        opened={id !== null}
+        opened={shown !== null}
         onClose={requestClose}
         position="right"
         size="xl"
@@ -221,7 +405,7 @@ export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id
         title={
           <Box component="span" display="block">
             <Text component="span" display="block" size="xs" c="dimmed">
-              {t('card')}
+              {creating ? t('nc_kicker') : t('card')}
             </Text>
             {name && (
               <Text component="span" display="block" fw={700} size="xl" data-testid="card-name">
@@ -231,7 +415,8 @@ export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id
           </Box>
         }
       >
-        {profile.isPending && (
+        {creating && (defs ? form : <Loader aria-label={t('cd_loading')} />)}
+        {id !== null && profile.isPending && (
           <Center py="xl">
             <Loader aria-label={t('cd_loading')} />
           </Center>
@@ -289,150 +474,7 @@ export function ClientCard({ baseId, id, onClose, onOpen }: { baseId: number; id
               </Tabs.List>
 
               <Tabs.Panel value="profile" pt="sm">
-                <form
-                  ref={formRef}
-                  noValidate
-                  onSubmit={(e) => {
-                    e.preventDefault();
-                    submit();
-                  }}
-                >
-                  <Stack gap="md">
-                    <Fieldset legend={t('cd_sec_personal')}>
-                      <SimpleGrid cols={2}>
-                        {PERSONAL.map((k) =>
-                          k === 'gender' ? (
-                            <Select
-                              key={k}
-                              label={label(k)}
-                              data={[
-                                { value: 'none', label: t('cd_gender_none') },
-                                { value: 'm', label: t('cd_gender_m') },
-                                { value: 'f', label: t('cd_gender_f') },
-                              ]}
-                              value={(value(k) as string) || 'none'}
-                              onChange={(v) => edit(k, !v || v === 'none' ? '' : v)}
-                              allowDeselect={false}
-                              error={errors[k]}
-                            />
-                          ) : (
-                            textInput(k, k === 'birthDate' ? t('cd_date_hint') : undefined)
-                          ),
-                        )}
-                      </SimpleGrid>
-                    </Fieldset>
-
-                    <Fieldset legend={t('cd_sec_ids')}>
-                      <SimpleGrid cols={2}>
-                        {IDENTIFIERS.map((k) => (
-                          textInput(k)
-                        ))}
-                      </SimpleGrid>
-                      <ExtraKeys
-                        open={moreKeys || EXTRA_KEYS.some((k) => initial?.[k] !== '')}
-                        onToggle={() => setMoreKeys(!moreKeys)}
-                        canFold={EXTRA_KEYS.every((k) => initial?.[k] === '')}
-                      >
-                        <SimpleGrid cols={2} pt="sm">
-                          {EXTRA_KEYS.map((k) => (
-                            textInput(k)
-                          ))}
-                        </SimpleGrid>
-                      </ExtraKeys>
-                    </Fieldset>
-
-                    <Fieldset legend={t('cd_sec_reg')}>
-                      <SimpleGrid cols={2}>
-                        <TextInput
-                          label={label('registrationSource')}
-                          value={p.registrationSource ? t(`rs_${p.registrationSource}`) : t('cd_not_set')}
-                          readOnly
-                          variant="filled"
-                          description={t('cd_read_only')}
-                        />
-                        <PointOfSale
-                          label={label('pointOfSale')}
-                          value={value('pointOfSale') as string}
-                          locked={(defs?.find((d) => d.key === 'pointOfSale')?.setOnce ?? true) && initial?.pointOfSale !== ''}
-                          error={errors.pointOfSale}
-                          onChange={(v) => edit('pointOfSale', v)}
-                        />
-                      </SimpleGrid>
-                    </Fieldset>
-
-                    <Fieldset legend={t('cd_sec_utm')}>
-                      <SimpleGrid cols={2}>
-                        {UTM.map((k) => (
-                          textInput(k)
-                        ))}
-                      </SimpleGrid>
-                    </Fieldset>
-
-                    <Fieldset legend={t('cd_sec_custom')} data-testid="custom-fields">
-                      {fieldDefs.isPending && <Loader size="sm" aria-label={t('loading')} />}
-                      {fieldDefs.error && (
-                        <Alert color="red" title={fieldDefs.error.message}>
-                          <Button size="xs" variant="white" onClick={() => void fieldDefs.refetch()}>
-                            {t('retry')}
-                          </Button>
-                        </Alert>
-                      )}
-                      {defs && customDefs(defs).length === 0 && (
-                        <Text size="sm" c="dimmed">
-                          {t('cd_no_custom')}
-                        </Text>
-                      )}
-                      {defs && customDefs(defs).length > 0 && (
-                        <SimpleGrid cols={2}>
-                          {customDefs(defs).map((d) => (
-                            <CustomInput
-                              key={d.key}
-                              def={d}
-                              lang={lang}
-                              value={value(`fields.${d.key}`)}
-                              error={errors[`fields.${d.key}`]}
-                              onChange={(v) => edit(`fields.${d.key}`, v)}
-                            />
-                          ))}
-                        </SimpleGrid>
-                      )}
-                    </Fieldset>
-
-                    {/* Always in sight at the drawer's bottom: the state of the edits, the error of a save, the buttons. */}
-                    <Group
-                      justify="space-between"
-                      wrap="nowrap"
-                      py="sm"
-                      style={{ position: 'sticky', bottom: 0, background: 'var(--mantine-color-body)', borderTop: '1px solid var(--mantine-color-default-border)', zIndex: 2 }}
-                    >
-                      {formError ? (
-                        <Text size="sm" c="red" role="alert" data-testid="card-error" style={{ flex: 1, minWidth: 0 }}>
-                          {formError}
-                        </Text>
-                      ) : (
-                        <Text size="sm" c={notice ? 'green' : 'dimmed'} role="status" data-testid="card-status" style={{ flex: 1, minWidth: 0 }}>
-                          {notice ?? (dirty ? t('cd_changed', { count: changed.length }) : t('cd_nothing_changed'))}
-                        </Text>
-                      )}
-                      <Group gap="xs" wrap="nowrap">
-                        <Button
-                          variant="default"
-                          disabled={!dirty || save.isPending}
-                          onClick={() => {
-                            setEdits({});
-                            setErrors({});
-                            setFormError(null);
-                          }}
-                        >
-                          {t('cd_discard')}
-                        </Button>
-                        <Button type="submit" disabled={!dirty} loading={save.isPending}>
-                          {t('save')}
-                        </Button>
-                      </Group>
-                    </Group>
-                  </Stack>
-                </form>
+                {form}
               </Tabs.Panel>
 
               <Tabs.Panel value="history" pt="md">

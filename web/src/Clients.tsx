@@ -1,12 +1,16 @@
 // A base's clients: quick search with several values as chips (Enter adds one), a pasted list of
 // phones, cards or emails, the filter builder, the exact count, the table (columns as this user set
-// them), and actions on the selection or on everything found.
-import { Alert, Badge, Button, CloseButton, Group, Modal, Text, Textarea, TextInput, Title } from '@mantine/core';
+// them), and actions on the selection or on everything found. What is found and the open card are
+// the address (route.ts): this screen reads its view from the route and changes it by navigating.
+import { Alert, Badge, Button, CloseButton, Group, Modal, Text, Textarea, TextInput } from '@mantine/core';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useDebouncedValue } from '@mantine/hooks';
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { call, type SearchQuery, filterFieldsQuery } from './api.ts';
+import { call, type SearchQuery, filterFieldsQuery, segmentsQuery } from './api.ts';
+import { BaseNav } from './bases/BaseNav.tsx';
+import { LIST_MAX, type ClientsView, type Route } from './route.ts';
+import { canGoBack, navigate } from './router.ts';
 import { ActionBar } from './Actions.tsx';
 import { ClientCard } from './Card.tsx';
 import { searchColumns } from './columns.ts';
@@ -14,32 +18,71 @@ import { ExportDialog } from './Export.tsx';
 import { FilterBuilder, type ApiFilter } from './Filter.tsx';
 import { ImportWizard } from './Import.tsx';
 import { LogsDialog } from './Logs.tsx';
-import { ClientsTable, useTableSettings } from './Table.tsx';
+import { ClientsTable, MATCH_FIELDS, useTableSettings } from './Table.tsx';
 
 /** Entries of a pasted list: one per line, or separated by commas, semicolons or tabs. */
 const listEntries = (text: string) => text.split(/[\n\r,;\t]+/).map((s) => s.trim()).filter(Boolean);
 
-export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void }) {
+/** A search value as the new client's phone, email or card (a search that found nobody starts the form with it). */
+function presetOf(values: string[]): Record<string, string> {
+  const v = values[values.length - 1]?.trim() ?? '';
+  if (/^\S+@\S+\.\S+$/.test(v)) return { email: v };
+  if (/^[+\d][\d\s()-]{9,}$/.test(v)) return { phone: v };
+  return {};
+}
+
+export function Clients({ route }: { route: Extract<Route, { screen: 'clients' }> }) {
   const { t } = useTranslation();
-  const [chips, setChips] = useState<string[]>([]);
-  const [text, setText] = useState('');
-  const [list, setList] = useState<string[]>([]);
+  const { baseId } = route;
+  const setView = (patch: Partial<ClientsView>, opts?: { replace?: boolean }) => navigate({ ...route, ...patch }, opts);
+  const chips = route.q;
+  const setChips = (q: string[]) => setView({ q, text: '' });
+  // The search box follows the address when it changes from outside (Back, a link), not while typing.
+  const [text, setText] = useState(route.text);
+  const written = useRef(route.text);
+  useEffect(() => {
+    if (route.text !== written.current) (written.current = route.text), setText(route.text);
+  }, [route.text]);
+  // A long pasted list is not in the address (LIST_MAX): the screen keeps it until it is cleared.
+  const [pastedList, setPastedList] = useState<string[]>(route.list);
+  const listKey = route.list.join('\n');
+  useEffect(() => {
+    if (route.list.length || pastedList.join('\n').length <= LIST_MAX) setPastedList(route.list);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [listKey]);
+  const list = pastedList;
+  const setList = (next: string[]) => (setPastedList(next), setView({ list: next }));
   const [pasting, setPasting] = useState<string | null>(null);
-  const [open, setOpen] = useState<number | null>(null);
+  const open = route.card;
+  const setOpen = (id: number | 'new') => setView({ card: id });
+  const closeCard = () => (canGoBack() ? window.history.back() : setView({ card: null }, { replace: true }));
   const [importing, setImporting] = useState(false);
   const [exporting, setExporting] = useState(false);
   const [logs, setLogs] = useState(false);
   const [selected, setSelected] = useState<Set<number>>(new Set());
   const [allFound, setAllFound] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
-  const [filter, setFilter] = useState<{ filter: ApiFilter; label: string } | null>(null);
-  const base = useQuery({ queryKey: ['base', baseId], queryFn: () => call('GET /bases/{baseId}', { path: { baseId } }) });
+  const segments = useQuery(segmentsQuery(baseId));
+  const segment = route.segment === null ? undefined : segments.data?.items.find((x) => x.id === route.segment);
+  const segmentName = segment?.name ?? null;
+  // A manual segment's members shown: the selection can be taken out of it.
+  const f = route.filter as { field?: string; op?: string; value?: unknown } | null;
+  const members = segment?.kind === 'manual' && f?.field === 'segment' && f.op === 'inSegment' && Number(f.value) === segment.id ? { id: segment.id, name: segment.name } : undefined;
+  const filter = route.filter ? { filter: route.filter, label: segmentName ?? t('filter_custom') } : null;
   const meta = useQuery(filterFieldsQuery(baseId));
   const table = useTableSettings(baseId);
-  const settings = table.settings;
+  // The view's sort (from a link, or a header click) over the user's saved one.
+  const settings = table.settings && (route.sort ? { ...table.settings, sort: route.sort } : table.settings);
   // What is being typed searches once the typing pauses, not on every key.
   const [typed] = useDebouncedValue(text.trim(), 300);
-  const values = typed ? [...chips, typed] : chips;
+  useEffect(() => {
+    if (typed === route.text.trim()) return;
+    written.current = typed;
+    setView({ text: typed }, { replace: true });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [typed]);
+  const valuesKey = JSON.stringify(typed ? [...chips, typed] : chips);
+  const values = useMemo(() => JSON.parse(valuesKey) as string[], [valuesKey]);
   const query: SearchQuery = { ...(values.length ? { q: values } : {}), ...(list.length ? { list } : {}), ...(filter ? { filter: filter.filter } : {}) };
   const searching = Object.keys(query).length > 0;
   const pages = useInfiniteQuery({
@@ -50,7 +93,8 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
       call('POST /bases/{baseId}/profiles/search', {
         signal, // a search overtaken by the next one is dropped
         path: { baseId },
-        body: { ...query, limit: 200, columns: searchColumns(settings!), sort: settings!.sort, withTotal: pageParam === null, ...(pageParam ? { cursor: pageParam } : {}) },
+        // A quick search also reads the identifiers, so a row found by one not shown says so.
+        body: { ...query, limit: 200, columns: values.length ? [...new Set([...searchColumns(settings!), ...MATCH_FIELDS])] : searchColumns(settings!), sort: settings!.sort, withTotal: pageParam === null, ...(pageParam ? { cursor: pageParam } : {}) },
       }),
     getNextPageParam: (last) => last.nextCursor,
   });
@@ -69,14 +113,19 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
     setAllFound(false);
   };
   const chosen = allFound ? (total ?? 0) : selected.size;
-  const error = pages.error ?? base.error ?? meta.error ?? table.error;
+  const error = pages.error ?? meta.error ?? table.error;
   const retry = () => {
-    for (const q of [pages, base, meta]) if (q.error) void q.refetch();
+    for (const q of [pages, meta]) if (q.error) void q.refetch();
     if (table.error) table.retry();
   };
 
   const empty = searching ? (
-    <Text>{t('nothing')}</Text>
+    <Group>
+      <Text>{t('nothing')}</Text>
+      <Button size="xs" variant="light" onClick={() => setOpen('new')}>
+        {t('nc_open')}
+      </Button>
+    </Group>
   ) : (
     <Group>
       <Text>{t('empty_base')}</Text>
@@ -88,21 +137,18 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
 
   return (
     <>
-      <Group justify="space-between" mb="sm">
-        <Title order={2}>{base.data?.name ?? ''}</Title>
-        <Group>
-          <Button onClick={() => setImporting(true)}>{t('imp_open')}</Button>
-          <Button variant="light" onClick={() => setExporting(true)}>
-            {t('exp_open')}
-          </Button>
-          <Button variant="default" onClick={() => setLogs(true)}>
-            {t('logs_open')}
-          </Button>
-          <Button variant="default" onClick={onBack}>
-            {t('back')}
-          </Button>
-        </Group>
-      </Group>
+      <BaseNav baseId={baseId} screen="clients">
+        <Button onClick={() => setOpen('new')}>{t('nc_open')}</Button>
+        <Button variant="light" onClick={() => setImporting(true)}>
+          {t('imp_open')}
+        </Button>
+        <Button variant="light" onClick={() => setExporting(true)}>
+          {t('exp_open')}
+        </Button>
+        <Button variant="default" onClick={() => setLogs(true)}>
+          {t('logs_open')}
+        </Button>
+      </BaseNav>
       <Group gap="xs" mb="xs" wrap="nowrap">
         <TextInput
           style={{ flex: 1 }}
@@ -111,6 +157,7 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
           onChange={(e) => setText(e.currentTarget.value)}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && text.trim()) {
+              written.current = '';
               setChips([...chips, text.trim()]);
               setText('');
             }
@@ -122,10 +169,16 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
           {t('list_open')}
         </Button>
       </Group>
-      <FilterBuilder baseId={baseId} query={values.length ? { q: values } : {}} onApply={(f, label) => setFilter(f ? { filter: f, label: label ?? t('filter_custom') } : null)} />
+      <FilterBuilder
+        baseId={baseId}
+        query={values.length ? { q: values } : {}}
+        applied={route.filter}
+        segment={route.segment}
+        onApply={(f, segment) => setView({ filter: f, segment: f ? (segment ?? null) : null })}
+      />
       <Group gap="xs" mb="xs">
         {filter && (
-          <Badge color="grape" variant="light" tt="none" rightSection={<CloseButton size="xs" onClick={() => setFilter(null)} aria-label={t('remove')} />}>
+          <Badge color="grape" variant="light" tt="none" data-testid="filter-chip" rightSection={<CloseButton size="xs" onClick={() => setView({ filter: null, segment: null })} aria-label={t('remove')} />}>
             {t('filter_on', { label: filter.label })}
           </Badge>
         )}
@@ -166,6 +219,8 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
         baseId={baseId}
         count={chosen}
         target={allFound ? { query } : { ids: [...selected] }}
+        segment={members}
+        sort={settings?.sort}
         onDone={(m) => {
           setNotice(m);
           setSelected(new Set());
@@ -177,7 +232,11 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
           baseId={baseId}
           fields={meta.data.items}
           settings={settings}
-          onSettings={table.set}
+          onSettings={(next) => {
+            table.set(next);
+            // A new sort is the view's too (a link carries it); the saved one follows it.
+            if (JSON.stringify(next.sort) !== JSON.stringify(settings.sort)) setView({ sort: next.sort.length ? next.sort : null }, { replace: true });
+          }}
           rows={rows}
           total={total}
           loading={pages.isPending || !!error}
@@ -192,6 +251,7 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
           }}
           onOpen={setOpen}
           empty={empty}
+          search={values}
         />
       ) : (
         !error && <Text c="dimmed">{t('loading')}</Text>
@@ -221,10 +281,16 @@ export function Clients({ baseId, onBack }: { baseId: number; onBack: () => void
           </Group>
         </Group>
       </Modal>
-      <ClientCard baseId={baseId} id={open} onClose={() => setOpen(null)} onOpen={setOpen} />
+      <ClientCard
+        baseId={baseId}
+        id={open}
+        preset={open === 'new' ? presetOf(values) : undefined}
+        onClose={closeCard}
+        onOpen={(id) => setView({ card: id }, { replace: true })}
+      />
       <ImportWizard baseId={baseId} opened={importing} onClose={() => setImporting(false)} />
       <LogsDialog baseId={baseId} opened={logs} onClose={() => setLogs(false)} />
-      <ExportDialog baseId={baseId} target={{ query }} {...(total !== undefined ? { count: total } : {})} opened={exporting} onClose={() => setExporting(false)} />
+      <ExportDialog baseId={baseId} target={{ query }} sort={settings?.sort} {...(total !== undefined ? { count: total } : {})} opened={exporting} onClose={() => setExporting(false)} />
     </>
   );
 }

@@ -5,6 +5,7 @@ import { Alert, Anchor, Button, Checkbox, Group, Modal, Progress, ScrollArea, Se
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import type { SortKey } from './columns.ts';
 import { searchColumns } from './columns.ts';
 import { formatDateTime, formatSize } from './i18n.ts';
 import { useActorName } from './actor.ts';
@@ -25,11 +26,14 @@ export function ExportDialog({
   baseId,
   target,
   count,
+  sort,
   opened,
   onClose,
 }: {
   baseId: number;
   target: ExportTarget;
+  /** The table's order: the file's rows come in it. */
+  sort?: SortKey[] | undefined;
   /** How many clients the target holds, when the caller knows. */
   count?: number;
   opened: boolean;
@@ -99,6 +103,7 @@ export function ExportDialog({
             // Without the field list (it failed to load) the API's default columns: everything.
             ...(meta.isSuccess ? { columns: ordered } : {}),
             ...('ids' in source ? { ids: source.ids } : { query: source.query }),
+            ...(sort?.length ? { sort } : {}),
           },
         }),
       );

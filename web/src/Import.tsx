@@ -10,7 +10,7 @@ import { defOf, fieldLabel, type FieldDef } from './cardDraft.ts';
 import { formatPhone } from './format.ts';
 import { formatDate, formatDateTime, formatSize } from './i18n.ts';
 import { useActorName } from './actor.ts';
-import { call, ApiError, type Req, type Res } from './api.ts';
+import { call, ApiError, type Req, type Res, fieldsQuery, tagsQuery } from './api.ts';
 
 type ImportRec = Res<'GET /bases/{baseId}/imports/{importId}'>;
 type Preview = Res<'POST /bases/{baseId}/imports/{importId}/preview'>;
@@ -22,7 +22,7 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
   const { t, i18n } = useTranslation();
   const qc = useQueryClient();
   const lang = i18n.language === 'en' ? 'en' : 'ru';
-  const fields = useQuery({ queryKey: ['fields', baseId], queryFn: () => call('GET /bases/{baseId}/fields', { path: { baseId } }), enabled: opened });
+  const fields = useQuery({ ...fieldsQuery(baseId), enabled: opened });
   const [preview, setPreview] = useState<Preview | null>(null);
   const [mapping, setMapping] = useState<(string | null)[]>([]);
   const [mode, setMode] = useState<'upsert' | 'create' | 'update'>('upsert');
@@ -38,7 +38,7 @@ export function ImportWizard({ baseId, opened, onClose }: { baseId: number; open
   // What the last run was started with: a dry run can then be run for real on the same file and settings.
   const [lastRun, setLastRun] = useState<{ file: File; sheet: string | null; body: StartBody } | null>(null);
   const templates = useQuery({ queryKey: ['import-templates', baseId], queryFn: () => call('GET /bases/{baseId}/import-templates', { path: { baseId } }), enabled: opened });
-  const tags = useQuery({ queryKey: ['tags', baseId], queryFn: () => call('GET /bases/{baseId}/tags', { path: { baseId } }), enabled: opened });
+  const tags = useQuery({ ...tagsQuery(baseId), enabled: opened });
 
   const reset = () => {
     setPreview(null);

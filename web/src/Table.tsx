@@ -7,11 +7,11 @@ import { ActionIcon, Button, Checkbox, Group, Popover, Stack, Text, Tooltip } fr
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { flexRender, getCoreRowModel, useReactTable, type ColumnDef } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { call, type Profile, type Res, tableSettingsQuery } from './api.ts';
+import { call, type Profile, type Res, tableSettingsQuery, tagsQuery } from './api.ts';
 import { displayName } from './cardDraft.ts';
-import { canPin, cycleSort, MAX_PINNED, moveBy, moveColumn, sortField, tableState, togglePin, toggleColumn, type TableSettings } from './columns.ts';
+import { canPin, cycleSort, displayOrder, fitWidth, MAX_PINNED, MAX_WIDTH, MIN_WIDTH, moveBy, moveColumn, setWidth, sortField, tableState, togglePin, toggleColumn, type TableSettings } from './columns.ts';
 import { formatDate, formatDateTime, formatNumber } from './i18n.ts';
 import { formatPhone } from './format.ts';
 import { GripIcon, LockIcon, UnlockIcon } from './icons.tsx';
@@ -21,8 +21,57 @@ export type FilterField = Res<'GET /bases/{baseId}/filter-fields'>['items'][numb
 type Tag = Res<'GET /bases/{baseId}/tags'>['items'][number];
 
 const ROW = 36;
-const WIDTH: Record<string, number> = { fullName: 260, email: 230, tags: 220, phone: 150, cardNumber: 150, id: 90, birthDate: 120, createdAt: 150, updatedAt: 150 };
-const widthOf = (f: FilterField) => WIDTH[f.field] ?? (f.type === 'date' || f.type === 'birthDate' ? 120 : f.type === 'boolean' ? 90 : 170);
+
+let measurer: CanvasRenderingContext2D | null = null;
+/** How wide a text is drawn in a font (the table's own), in pixels. */
+function textWidth(text: string, font: string): number {
+  measurer ??= document.createElement('canvas').getContext('2d');
+  if (!measurer) return text.length * 8;
+  measurer.font = font;
+  return measurer.measureText(text).width;
+}
+
+/** The identifiers a quick-search value may have matched in a column not shown: the row says which. */
+export const MATCH_FIELDS = ['phone', 'email', 'cardNumber', 'carNumber', 'lastName', 'firstName', 'middleName', 'city'] as const;
+const digits = (s: string) => s.replace(/\D/g, '');
+
+/** Where `text` contains a search value: [start, end) ranges; phones match on their digits, others ignoring case. */
+export function matchRanges(text: string, values: readonly string[], phone: boolean): [number, number][] {
+  const out: [number, number][] = [];
+  if (phone) {
+    // Positions of the digits in the shown text, so «5551234» marks «555-12-34» in «+7 916 555-12-34».
+    const at: number[] = [];
+    for (let i = 0; i < text.length; i++) if (/\d/.test(text[i]!)) at.push(i);
+    const d = digits(text);
+    for (const v of values) {
+      const q = digits(v).replace(/^8(?=\d{10}$)/, '7');
+      if (q.length < 3) continue;
+      const i = d.indexOf(q);
+      if (i >= 0) out.push([at[i]!, at[i + q.length - 1]! + 1]);
+    }
+    return out;
+  }
+  const lower = text.toLowerCase();
+  for (const v of values) {
+    const q = v.trim().toLowerCase();
+    if (q.length < 2) continue;
+    const i = lower.indexOf(q);
+    if (i >= 0) out.push([i, i + q.length]);
+  }
+  return out;
+}
+
+function Marked({ text, ranges }: { text: string; ranges: [number, number][] }) {
+  if (!ranges.length) return text;
+  const [s, e] = ranges.reduce((a, b) => (b[0] < a[0] ? b : a));
+  return (
+    <>
+      {text.slice(0, s)}
+      <mark data-testid="match">{text.slice(s, e)}</mark>
+      {text.slice(e)}
+    </>
+  );
+}
 
 export const fullName = (p: Profile) => displayName(p) ?? '';
 
@@ -56,8 +105,9 @@ export function useTableSettings(baseId: number): { settings: TableSettings | un
   };
 }
 
-function cellOf(f: FilterField, p: Profile, tags: Map<number, Tag>, t: (k: string, o?: Record<string, unknown>) => string): ReactNode {
-  if (f.field === 'fullName') return fullName(p);
+type T = (k: string, o?: Record<string, unknown>) => string;
+
+function cellOf(f: FilterField, p: Profile, tags: Map<number, Tag>, t: T, search: readonly string[]): ReactNode {
   if (f.field === 'tags')
     return (
       <Group gap={4} wrap="nowrap">
@@ -66,6 +116,13 @@ function cellOf(f: FilterField, p: Profile, tags: Map<number, Tag>, t: (k: strin
         ))}
       </Group>
     );
+  const text = cellText(f, p, t);
+  return <Marked text={text} ranges={search.length ? matchRanges(text, search, f.type === 'phone') : []} />;
+}
+
+/** What a cell shows, as text (tags are drawn as badges). */
+function cellText(f: FilterField, p: Profile, t: T): string {
+  if (f.field === 'fullName') return fullName(p);
   const v = f.field.startsWith('fields.') ? p.fields?.[f.field.slice(7)] : (p as Record<string, unknown>)[f.field];
   if (v === null || v === undefined || v === '') return '';
   if (f.type === 'date' || f.type === 'birthDate') return formatDate(String(v));
@@ -76,6 +133,19 @@ function cellOf(f: FilterField, p: Profile, tags: Map<number, Tag>, t: (k: strin
   if (f.type === 'enum') return t(`enum_${f.field}_${String(v)}`, { defaultValue: String(v) });
   if (Array.isArray(v)) return v.join(', ');
   return String(v);
+}
+
+/** A row the search found by a column not shown: that column and its value («Номер карты: 2000…»). */
+function hiddenMatch(p: Profile, shown: readonly FilterField[], all: ReadonlyMap<string, FilterField>, search: readonly string[], t: T, lang: 'ru' | 'en'): string | null {
+  if (!search.length) return null;
+  if (shown.some((f) => f.field !== 'tags' && matchRanges(cellText(f, p, t), search, f.type === 'phone').length)) return null;
+  for (const k of MATCH_FIELDS) {
+    const f = all.get(k);
+    if (!f || shown.includes(f)) continue;
+    const text = cellText(f, p, t);
+    if (text && matchRanges(text, search, f.type === 'phone').length) return `${f.label[lang] || k}: ${text}`;
+  }
+  return null;
 }
 
 /** The gear: every column with a checkbox (shown), a lock (pinned, up to five) and a drag handle; ↑/↓ for the keyboard. */
@@ -153,45 +223,105 @@ export interface ClientsTableProps {
   onAllFound: (on: boolean) => void;
   onOpen: (id: number) => void;
   empty: ReactNode;
+  /** The quick-search values: their matches are marked. */
+  search: readonly string[];
 }
 
 export function ClientsTable(props: ClientsTableProps) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language === 'en' ? 'en' : 'ru';
   const { baseId, fields, settings, onSettings, rows, selected, allFound } = props;
-  const tags = useQuery({ queryKey: ['tags', baseId], queryFn: () => call('GET /bases/{baseId}/tags', { path: { baseId } }) });
+  const tags = useQuery(tagsQuery(baseId));
   const tagMap = useMemo(() => new Map((tags.data?.items ?? []).map((x) => [x.id, x])), [tags.data]);
   const columnFields = useMemo(() => fields.filter((f) => f.type !== 'segment'), [fields]);
+
+  // Each column fits its widest value among the first page and its header, unless the user dragged it.
+  const scroller = useRef<HTMLDivElement>(null);
+  const [font, setFont] = useState('14px sans-serif');
+  useLayoutEffect(() => {
+    if (scroller.current) setFont(getComputedStyle(scroller.current).font);
+  }, []);
+  const sample = rows.slice(0, 200);
+  const sampleKey = `${sample.length}:${sample[0]?.id ?? ''}:${sample[sample.length - 1]?.id ?? ''}`;
+  const fitted = useMemo(() => {
+    const bold = font.replace(/^(\S+ )?/, '600 ');
+    return new Map(
+      columnFields.map((f) => {
+        // The header's label, its sort arrow and the lock of a pinned column.
+        const header = textWidth(f.label[lang] || f.field, bold) + 30;
+        const values = f.field === 'tags' ? sample.map((p) => (p.tags ?? []).reduce((w, id) => w + textWidth(tagMap.get(id)?.name ?? String(id), font) * 0.8 + 24, 0)) : sample.map((p) => textWidth(cellText(f, p, t), font));
+        return [f.field, fitWidth(header, values)];
+      }),
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [columnFields, sampleKey, font, lang, tagMap]);
+  const search = props.search;
+  const byField = useMemo(() => new Map(columnFields.map((f) => [f.field, f])), [columnFields]);
+  const firstShown = columnFields.findIndex((f) => f.field === displayOrder(settings)[0]);
+  const shownFields = useMemo(() => settings.columns.map((c) => byField.get(c)).filter((f): f is FilterField => !!f), [settings.columns, byField]);
 
   const columns = useMemo<ColumnDef<Profile>[]>(
     () => [
       {
         id: 'select',
         size: 40,
+        enableResizing: false,
         header: () => <Checkbox aria-label={t('selectAll')} title={t('selectAll')} checked={allFound} onChange={(e) => props.onAllFound(e.currentTarget.checked)} />,
         cell: ({ row }) => (
           <Checkbox aria-label={fullName(row.original) || `#${row.original.id}`} checked={allFound || selected.has(row.original.id)} disabled={allFound} onChange={() => props.onToggle(row.original.id)} onClick={(e) => e.stopPropagation()} tabIndex={-1} />
         ),
       },
-      ...columnFields.map<ColumnDef<Profile>>((f) => ({
+      ...columnFields.map<ColumnDef<Profile>>((f, i) => ({
         id: f.field,
-        size: widthOf(f),
+        size: settings.widths?.[f.field] ?? fitted.get(f.field) ?? 150,
+        minSize: MIN_WIDTH,
+        maxSize: MAX_WIDTH,
         header: f.label[lang] || f.field,
-        cell: ({ row }) => cellOf(f, row.original, tagMap, t),
+        cell: ({ row }) => {
+          const hint = i === firstShown ? hiddenMatch(row.original, shownFields, byField, search, t, lang) : null;
+          const content = cellOf(f, row.original, tagMap, t, search);
+          return hint ? (
+            <>
+              {content}{' '}
+              <Text span size="xs" c="dimmed" data-testid="match-hint" title={t('match_hidden_title')}>
+                · {hint}
+              </Text>
+            </>
+          ) : (
+            content
+          );
+        },
         meta: { type: f.type },
       })),
     ],
-    // The selection is read through props at render time; columns change with fields, language and tags.
+    // The selection is read through props at render time; columns change with fields, language, tags, widths and the search.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [columnFields, lang, tagMap, allFound, selected],
+    [columnFields, lang, tagMap, allFound, selected, fitted, settings.widths, search, shownFields],
   );
 
   const state = tableState(settings, columnFields.map((f) => f.field));
-  const table = useReactTable({ data: rows, columns, state, getCoreRowModel: getCoreRowModel(), manualSorting: true, getRowId: (p) => String(p.id) });
+  const table = useReactTable({
+    data: rows,
+    columns,
+    state,
+    getCoreRowModel: getCoreRowModel(),
+    manualSorting: true,
+    getRowId: (p) => String(p.id),
+    enableColumnResizing: true,
+    columnResizeMode: 'onChange',
+  });
+  // A drag ends: the width is the user's from now on (saved with the other settings).
+  const resizing = table.getState().columnSizingInfo.isResizingColumn;
+  const wasResizing = useRef<string | false>(false);
+  useEffect(() => {
+    const col = wasResizing.current;
+    wasResizing.current = resizing;
+    if (col && !resizing) onSettings(setWidth(settings, col, table.getColumn(col)?.getSize() ?? null));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [resizing]);
   const visible = table.getVisibleLeafColumns();
   const width = table.getTotalSize();
 
-  const scroller = useRef<HTMLDivElement>(null);
   const virtual = useVirtualizer({ count: rows.length, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 20 });
   const items = virtual.getVirtualItems();
   const last = items[items.length - 1];
@@ -236,7 +366,7 @@ export function ClientsTable(props: ClientsTableProps) {
               const by = f ? sortField(f.field, f.type) : null;
               const dir = by ? settings.sort.find((k) => k.field === by)?.dir : undefined;
               return (
-                <div key={h.id} role="columnheader" aria-sort={dir === 'asc' ? 'ascending' : dir === 'desc' ? 'descending' : undefined} style={cellStyle(h.column.id, h.getSize(), true)} data-column={h.column.id}>
+                <div key={h.id} role="columnheader" aria-sort={dir === 'asc' ? 'ascending' : dir === 'desc' ? 'descending' : undefined} style={{ position: 'relative', ...cellStyle(h.column.id, h.getSize(), true) }} data-column={h.column.id}>
                   {by ? (
                     <Button variant="subtle" size="compact-sm" px={2} onClick={() => onSettings(cycleSort(settings, by))} title={t('sort_by')} styles={{ label: { fontWeight: 600 } }}>
                       {flexRender(h.column.columnDef.header, h.getContext())}
@@ -249,6 +379,19 @@ export function ClientsTable(props: ClientsTableProps) {
                     <Text span c="dimmed" title={t('cols_pinned')} ml={2} lh={0}>
                       <LockIcon size={12} />
                     </Text>
+                  )}
+                  {h.column.getCanResize() && (
+                    <div
+                      role="separator"
+                      aria-orientation="vertical"
+                      aria-label={t('cols_resize', { label: f?.label[lang] || h.column.id })}
+                      title={t('cols_resize_hint')}
+                      onMouseDown={h.getResizeHandler()}
+                      onTouchStart={h.getResizeHandler()}
+                      onDoubleClick={() => (h.column.resetSize(), onSettings(setWidth(settings, h.column.id, null)))}
+                      data-testid="col-resize"
+                      style={{ position: 'absolute', right: 0, top: 0, height: '100%', width: 7, cursor: 'col-resize', userSelect: 'none', touchAction: 'none', background: h.column.getIsResizing() ? 'var(--mantine-color-blue-4)' : undefined }}
+                    />
                   )}
                 </div>
               );
@@ -279,7 +422,7 @@ export function ClientsTable(props: ClientsTableProps) {
                 style={{ position: 'absolute', top: 0, left: 0, width, minWidth: '100%', height: ROW, transform: `translateY(${v.start}px)`, display: 'flex', alignItems: 'center', cursor: 'pointer', borderBottom: '1px solid var(--mantine-color-gray-1)', background: on ? 'var(--mantine-color-blue-0)' : 'var(--mantine-color-body)' }}
               >
                 {row.getVisibleCells().map((c) => (
-                  <div role="cell" key={c.id} style={cellStyle(c.column.id, c.column.getSize(), false)} onClick={c.column.id === 'select' ? (e) => e.stopPropagation() : undefined}>
+                  <div role="cell" key={c.id} data-column={c.column.id} style={cellStyle(c.column.id, c.column.getSize(), false)} onClick={c.column.id === 'select' ? (e) => e.stopPropagation() : undefined}>
                     {flexRender(c.column.columnDef.cell, c.getContext())}
                   </div>
                 ))}

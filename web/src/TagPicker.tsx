@@ -20,6 +20,18 @@ export const PALETTE: readonly { name: string; color: string }[] = [
   { name: 'gray', color: '#868e96' },
 ];
 
+/** New tags' colours in the order they are offered: red comes last (it reads as a warning, and VIP is usually red). */
+const NEW_ORDER = ['blue', 'green', 'violet', 'teal', 'orange', 'yellow', 'pink', 'gray', 'red'];
+
+/** The colour of a new tag: the first one in NEW_ORDER not yet used, else the least used. */
+export function nextColor(used: readonly string[]): string {
+  const count = new Map<string, number>();
+  for (const c of used) count.set(c.toLowerCase(), (count.get(c.toLowerCase()) ?? 0) + 1);
+  const order = NEW_ORDER.map((n) => PALETTE.find((p) => p.name === n)!.color);
+  const least = Math.min(...order.map((c) => count.get(c) ?? 0));
+  return order.find((c) => (count.get(c) ?? 0) === least)!;
+}
+
 /** Readable text on a tag's colour. */
 export const textOn = (color: string) => (isLightColor(color) ? '#212529' : '#ffffff');
 
@@ -96,13 +108,20 @@ export function TagPicker({
     const next = names.map((n) => findTag(tags, n)?.name ?? n.trim()).filter((n) => n && (creatable || findTag(tags, n)));
     const unique = next.filter((n, i) => next.findIndex((m) => same(m, n)) === i);
     const nextColors: Record<string, string> = {};
-    let k = Object.keys(colors).length;
-    for (const n of unique) if (!findTag(tags, n)) nextColors[n] = colors[n] ?? PALETTE[k++ % PALETTE.length]!.color;
+    for (const n of unique) if (!findTag(tags, n)) nextColors[n] = colors[n] ?? nextColor([...tags.map((x) => x.color), ...Object.values(nextColors)]);
     onColors(nextColors);
     onChange(unique);
   };
   return (
     <Stack gap="xs">
+      {/* Above the input: its open dropdown would cover anything below it. */}
+      {creatable &&
+        fresh.map((name) => (
+          <Group key={name} gap="xs" data-testid="new-tag">
+            <Text size="sm">{t('act_tags_new', { name })}</Text>
+            <ColorPalette value={colorOf(name)} onChange={(c) => onColors({ ...colors, [name]: c })} label={t('act_tags_new', { name })} />
+          </Group>
+        ))}
       <TagsInput
         data-autofocus
         label={label}
@@ -133,13 +152,6 @@ export function TagPicker({
           );
         }}
       />
-      {creatable &&
-        fresh.map((name) => (
-          <Group key={name} gap="xs" data-testid="new-tag">
-            <Text size="sm">{t('act_tags_new', { name })}</Text>
-            <ColorPalette value={colorOf(name)} onChange={(c) => onColors({ ...colors, [name]: c })} label={t('act_tags_new', { name })} />
-          </Group>
-        ))}
     </Stack>
   );
 }

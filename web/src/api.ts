@@ -22,3 +22,7 @@ export type SearchQuery = Omit<Req<'POST /bases/{baseId}/profiles/search'>, 'lim
 /** Queries several screens share, one definition each (the same key must fetch the same thing). */
 export const filterFieldsQuery = (baseId: number) => ({ queryKey: ['filter-fields', baseId], queryFn: () => call('GET /bases/{baseId}/filter-fields', { path: { baseId } }) });
 export const tableSettingsQuery = (baseId: number) => ({ queryKey: ['table-settings', baseId], queryFn: () => call('GET /bases/{baseId}/table-settings', { path: { baseId } }) });
+export const baseQuery = (baseId: number) => ({ queryKey: ['base', baseId], queryFn: () => call('GET /bases/{baseId}', { path: { baseId } }) });
+export const fieldsQuery = (baseId: number) => ({ queryKey: ['fields', baseId], queryFn: () => call('GET /bases/{baseId}/fields', { path: { baseId } }) });
+export const tagsQuery = (baseId: number) => ({ queryKey: ['tags', baseId], queryFn: () => call('GET /bases/{baseId}/tags', { path: { baseId } }) });
+export const segmentsQuery = (baseId: number) => ({ queryKey: ['segments', baseId], queryFn: () => call('GET /bases/{baseId}/segments', { path: { baseId } }) });

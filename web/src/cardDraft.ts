@@ -61,6 +61,14 @@ export function draftOf(p: Profile, defs: readonly FieldDef[]): Draft {
   return d;
 }
 
+/** The new-client form's inputs: empty, custom fields at their defaults (the API stores those when a field is not sent). */
+export function emptyDraft(defs: readonly FieldDef[]): Draft {
+  const d: Draft = {};
+  for (const k of STANDARD) d[k] = '';
+  for (const def of customDefs(defs)) d[`fields.${def.key}`] = customDraft(def, def.default);
+  return d;
+}
+
 /** Equal as the API would store them: surrounding spaces do not count. */
 const norm = (v: DraftValue | undefined) => JSON.stringify(typeof v === 'string' ? v.trim() : (v ?? ''));
 export const same = (a: DraftValue | undefined, b: DraftValue | undefined) => norm(a) === norm(b);

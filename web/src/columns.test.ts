@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { canPin, cycleSort, displayOrder, MAX_PINNED, moveBy, moveColumn, searchColumns, sortField, tableState, togglePin, toggleColumn, type TableSettings } from './columns.ts';
+import { canPin, cycleSort, displayOrder, fitWidth, MAX_FIT, MAX_PINNED, MIN_WIDTH, moveBy, moveColumn, searchColumns, setWidth, sortField, tableState, togglePin, toggleColumn, type TableSettings } from './columns.ts';
 
 const base = (): TableSettings => ({ columns: ['fullName', 'phone', 'email', 'city', 'tags', 'createdAt'], pinned: ['fullName'], sort: [{ field: 'createdAt', dir: 'desc' }] });
 
@@ -85,5 +85,20 @@ describe('clients table column settings', () => {
         assert.deepEqual([...displayOrder(s)].sort(), [...s.columns].sort());
       }),
     );
+  });
+});
+
+describe('column widths', () => {
+  it('a column fits the widest of its header and values, within bounds', () => {
+    assert.equal(fitWidth(50, [120.2, 90]), 137);
+    assert.equal(fitWidth(200, [10]), 216);
+    assert.equal(fitWidth(10, []), 60);
+    assert.equal(fitWidth(40, [5000]), MAX_FIT);
+  });
+  it('a dragged width is kept in bounds; a reset forgets it', () => {
+    const s = { columns: ['phone'], pinned: [], sort: [] };
+    assert.deepEqual(setWidth(s, 'phone', 10).widths, { phone: MIN_WIDTH });
+    assert.deepEqual(setWidth(s, 'phone', 181.6).widths, { phone: 182 });
+    assert.deepEqual(setWidth(setWidth(s, 'phone', 181.6), 'phone', null).widths, {});
   });
 });

@@ -14,8 +14,28 @@ export interface TableSettings {
   /** Pinned to the left, at most MAX_PINNED, each one of columns. */
   pinned: string[];
   sort: SortKey[];
+  /** Widths the user dragged, by column; the others fit their content. */
+  widths?: Record<string, number>;
 }
 export const MAX_PINNED = 5;
+export const MIN_WIDTH = 40;
+export const MAX_WIDTH = 1200;
+/** A fitted column is never wider than this: a long comment does not push the rest off screen. */
+export const MAX_FIT = 360;
+
+/** A column's width to fit its content: the widest of the header and the values, in bounds. */
+export function fitWidth(header: number, values: readonly number[], padding = 16): number {
+  const widest = Math.max(header, ...values, 0);
+  return Math.min(MAX_FIT, Math.max(60, Math.ceil(widest + padding)));
+}
+
+/** A width dragged to: kept within bounds; the column's own (null) when dragged back to its fitted width. */
+export function setWidth(s: TableSettings, column: string, width: number | null): TableSettings {
+  const widths = { ...(s.widths ?? {}) };
+  if (width === null) delete widths[column];
+  else widths[column] = Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, Math.round(width)));
+  return { ...s, widths };
+}
 
 /** What the API sorts a column by: the full name by the last name; tag lists not at all. */
 export function sortField(column: string, fieldType: string | undefined): string | null {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { changeField, changeOp, fromApi, newCond, toApi, updateCond, type BuilderState, type Cond, type FieldMeta } from './filterState.ts';
+import { changeField, changeOp, fieldGroup, fromApi, newCond, summarize, toApi, updateCond, type BuilderState, type Cond, type FieldMeta } from './filterState.ts';
 
 const FIELDS: FieldMeta[] = [
   { field: 'city', type: 'text', ops: ['eq', 'ne', 'in', 'notIn', 'contains', 'startsWith', 'isEmpty', 'isNotEmpty'] },
@@ -90,5 +90,25 @@ describe('filter builder state', () => {
         assert.deepEqual(toApi(back, byKey), api);
       }),
     );
+  });
+});
+
+describe('filter summary and field groups', () => {
+  const words = { field: (x: string) => ({ city: 'Город', tags: 'Теги', birthDate: 'Дата рождения' })[x] ?? x, op: (o: string) => ({ eq: 'равно', hasAny: 'есть любой из', birthdayThisMonth: 'день рождения в этом месяце' })[o] ?? o, value: (field: string, v: unknown) => (field === 'tags' ? `#${String(v)}` : String(v)), and: 'И', or: 'ИЛИ', not: 'НЕ' };
+
+  it('reads a filter in one line, groups in brackets', () => {
+    const tree = { and: [{ field: 'city', op: 'eq', value: 'Москва' }, { or: [{ field: 'birthDate', op: 'birthdayThisMonth' }, { field: 'tags', op: 'hasAny', value: [7, 9] }] }] };
+    assert.equal(summarize(tree, words), 'Город равно Москва И (Дата рождения день рождения в этом месяце ИЛИ Теги есть любой из #7, #9)');
+    assert.equal(summarize({ not: { field: 'city', op: 'eq', value: 'Тула' } }, words), 'НЕ Город равно Тула');
+  });
+
+  it('puts every field in a group people look for: ID among identifiers, not first', () => {
+    assert.equal(fieldGroup('id'), 'ids');
+    assert.equal(fieldGroup('extraKey3'), 'ids');
+    assert.equal(fieldGroup('city'), 'personal');
+    assert.equal(fieldGroup('utmSource'), 'utm');
+    assert.equal(fieldGroup('createdAt'), 'reg');
+    assert.equal(fieldGroup('fields.level'), 'custom');
+    assert.equal(fieldGroup('tags'), 'tags');
   });
 });

@@ -131,3 +131,34 @@ export function changeField(c: Cond, f: FieldMeta): Cond {
 export function changeOp(c: Cond, op: string): Cond {
   return { ...c, op, values: LIST_OPS.has(op) ? c.values : [] };
 }
+
+/** The groups of the field list, in the order the builder shows them. */
+export const FIELD_GROUPS = ['personal', 'ids', 'reg', 'utm', 'custom', 'tags'] as const;
+export type FieldGroup = (typeof FIELD_GROUPS)[number];
+
+/** Where a field sits in the builder's list: personal data, identifiers, registration, UTM, custom fields, tags and segments. */
+export function fieldGroup(field: string): FieldGroup {
+  if (field.startsWith('fields.')) return 'custom';
+  if (['lastName', 'firstName', 'middleName', 'fullName', 'birthDate', 'gender', 'city'].includes(field)) return 'personal';
+  if (['phone', 'email', 'cardNumber', 'carNumber', 'id'].includes(field) || field.startsWith('extraKey')) return 'ids';
+  if (field.startsWith('utm') || field === 'referralId') return 'utm';
+  if (field === 'tags' || field === 'segment') return 'tags';
+  return 'reg';
+}
+
+/** How a filter reads in one line: «Город равно Москва И (день рождения в этом месяце ИЛИ Теги есть любой из VIP)». */
+export function summarize(
+  n: ApiFilter,
+  words: { field: (f: string) => string; op: (op: string) => string; value: (field: string, v: unknown) => string; and: string; or: string; not: string },
+  top = true,
+): string {
+  if ('and' in n || 'or' in n) {
+    const join = 'and' in n ? 'and' : 'or';
+    const parts = (n as Record<string, ApiFilter[]>)[join]!.map((x) => summarize(x, words, false));
+    const text = parts.join(` ${words[join]} `);
+    return top || parts.length < 2 ? text : `(${text})`;
+  }
+  if ('not' in n) return `${words.not} ${summarize(n.not, words, false)}`;
+  const v = n.value === undefined ? '' : Array.isArray(n.value) ? n.value.map((x) => words.value(n.field, x)).join(', ') : words.value(n.field, n.value);
+  return [words.field(n.field), words.op(n.op), v].filter(Boolean).join(' ');
+}

@@ -4,6 +4,7 @@ import { initReactI18next } from 'react-i18next';
 import * as format from './format.ts';
 import * as actions from './strings/actions.ts';
 import * as bases from './strings/bases.ts';
+import * as nav from './strings/nav.ts';
 import * as card from './strings/card.ts';
 
 const ru = {
@@ -110,6 +111,9 @@ const ru = {
   seg_open: 'Открыть сегмент',
   filter_on: 'Фильтр: {{label}}',
   filter_custom: 'свой',
+  cols_resize: 'Ширина колонки «{{label}}»',
+  cols_resize_hint: 'Потяните, чтобы изменить ширину; двойной щелчок — по содержимому',
+  match_hidden_title: 'Найдено по полю, которого нет в таблице',
   bw_open: 'Создать базу',
   hist_when: 'Когда',
   hist_file: 'Файл',
@@ -361,6 +365,9 @@ const en: typeof ru = {
   seg_open: 'Open a segment',
   filter_on: 'Filter: {{label}}',
   filter_custom: 'custom',
+  cols_resize: 'Width of the “{{label}}” column',
+  cols_resize_hint: 'Drag to change the width; double-click to fit the content',
+  match_hidden_title: 'Found by a field the table does not show',
   bw_open: 'Create a base',
   hist_when: 'When',
   hist_file: 'File',
@@ -509,7 +516,7 @@ const en: typeof ru = {
   log_rows_other: '{{count, number}} rows',
 };
 
-export const dictionaries = { ru: { ...ru, ...bases.ru, ...actions.ru, ...card.ru }, en: { ...en, ...bases.en, ...actions.en, ...card.en } };
+export const dictionaries = { ru: { ...ru, ...bases.ru, ...actions.ru, ...card.ru, ...nav.ru }, en: { ...en, ...bases.en, ...actions.en, ...card.en, ...nav.en } };
 
 void i18n.use(initReactI18next).init({
   resources: { ru: { translation: dictionaries.ru }, en: { translation: dictionaries.en } },
