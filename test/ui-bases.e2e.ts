@@ -45,12 +45,16 @@ describe('profile base settings in the web UI', () => {
     assert.equal(await dialog.getByRole('button', { name: 'Сохранить изменения' }).isDisabled(), true, 'nothing to save yet');
     await shot('1-settings');
 
-    // 1. Rename the base.
+    // 1. Rename the base; the phone numbers' country picked by name from a list, not typed as a code.
     await nameInput.fill('Кофейня на Тверской');
+    assert.equal(await dialog.getByLabel('Страна телефонов', { exact: true }).inputValue(), 'Россия (+7)');
+    await dialog.getByLabel('Страна телефонов', { exact: true }).click();
+    await page.getByRole('option', { name: 'Казахстан (+7)' }).click();
     await status.getByText('Изменения: основные настройки').waitFor();
     await saveAndWait();
     await status.getByText('Сохранено').waitFor();
-    assert.equal((await api.call('GET /bases/{baseId}', { path: { baseId } })).name, 'Кофейня на Тверской');
+    const renamed = await api.call('GET /bases/{baseId}', { path: { baseId } });
+    assert.deepEqual([renamed.name, renamed.phoneRegion], ['Кофейня на Тверской', 'KZ']);
     await dialog.getByRole('heading', { name: 'Настройки базы «Кофейня на Тверской»' }).waitFor();
     await shot('2-renamed');
 

@@ -76,8 +76,24 @@ interface FormProps {
   errors: Errors;
 }
 
+/** Countries whose clients bases here mostly have, with their calling codes: Russia and its neighbours first. */
+const REGIONS: [string, string][] = [
+  ['RU', '+7'], ['KZ', '+7'], ['BY', '+375'], ['UZ', '+998'], ['KG', '+996'], ['AM', '+374'], ['AZ', '+994'], ['GE', '+995'],
+  ['TJ', '+992'], ['TM', '+993'], ['MD', '+373'], ['UA', '+380'], ['LV', '+371'], ['LT', '+370'], ['EE', '+372'], ['RS', '+381'],
+  ['ME', '+382'], ['TR', '+90'], ['AE', '+971'], ['IL', '+972'], ['CY', '+357'], ['TH', '+66'], ['VN', '+84'], ['CN', '+86'],
+  ['IN', '+91'], ['DE', '+49'], ['GB', '+44'], ['US', '+1'],
+];
+
+/** The phone-country choices in the UI's language («Россия (+7)»); a stored code not listed stays choosable. */
+function regionOptions(current: string, lang: 'ru' | 'en') {
+  const names = new Intl.DisplayNames([lang], { type: 'region' });
+  const list = REGIONS.some(([c]) => c === current) || !current ? REGIONS : [...REGIONS, [current, ''] as [string, string]];
+  return list.map(([code, dial]) => ({ value: code, label: `${names.of(code) ?? code}${dial ? ` (${dial})` : ''}` }));
+}
+
 export function BasicSettings({ value: d, onChange, errors }: FormProps) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language === 'en' ? 'en' : 'ru';
   const set = (patch: Partial<BaseDraft>) => onChange({ ...d, ...patch });
   return (
     <Stack>
@@ -85,10 +101,21 @@ export function BasicSettings({ value: d, onChange, errors }: FormProps) {
       <TextInput label={t('bw_description')} value={d.description} onChange={(e) => set({ description: e.currentTarget.value })} error={errors.description} />
       <TagsInput label={t('bs_tags')} description={t('bs_tags_hint')} value={d.tags} onChange={(tags) => set({ tags })} error={errors.tags} />
       <SimpleGrid cols={{ base: 1, sm: 2 }}>
-        <TextInput label={t('bw_region')} value={d.phoneRegion} onChange={(e) => set({ phoneRegion: e.currentTarget.value })} error={errors.phoneRegion} maxLength={2} />
-        <TextInput label={t('bs_access_group')} value={d.accessGroup} onChange={(e) => set({ accessGroup: e.currentTarget.value })} error={errors.accessGroup} />
+        <Select
+          label={t('bw_region')}
+          description={t('bs_region_hint')}
+          data={regionOptions(d.phoneRegion, lang)}
+          value={d.phoneRegion}
+          searchable
+          allowDeselect={false}
+          nothingFoundMessage={t('bs_region_none')}
+          onChange={(v) => v && set({ phoneRegion: v })}
+          error={errors.phoneRegion}
+        />
+        <TextInput label={t('bs_access_group')} description={t('bs_access_group_hint')} value={d.accessGroup} onChange={(e) => set({ accessGroup: e.currentTarget.value })} error={errors.accessGroup} />
         <TextInput
           label={t('bs_sm_title')}
+          description={t('bs_sm_hint')}
           value={d.subscriptionManager.title}
           onChange={(e) => set({ subscriptionManager: { ...d.subscriptionManager, title: e.currentTarget.value } })}
           error={errors['subscriptionManager.title']}
