@@ -28,11 +28,11 @@ import { BROWSER_ARGS, CHROMIUM } from '../test/ui.ts';
 import { dataset, type Dataset } from './dataset.ts';
 import { emit, median, NODE_FLAGS } from './emit.ts';
 import { DEFAULT_SETTINGS } from '../src/table/table.service.ts';
-import { searchColumns } from '../web/src/columns.ts';
+import { searchColumns } from '../web/src/clients/columns.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, '..');
-/** As web/src/Clients.tsx asks for the first page of the clients table, for a user with the default columns. */
+/** As web/src/clients/Clients.tsx asks for the first page of the clients table, for a user with the default columns. */
 const searchBody = (filter?: unknown) => ({ ...(filter ? { filter } : {}), limit: 200, columns: searchColumns(DEFAULT_SETTINGS), sort: DEFAULT_SETTINGS.sort, withTotal: true });
 
 const log = (m: string) => process.stderr.write(`[ui] ${m}\n`);
@@ -84,7 +84,7 @@ async function signIn(ds: Dataset): Promise<{ token: string; hash: string }> {
  *  - watchApply(total, name): arms a watch on the filter builder's «Применить» button; its click
  *    event starts the clock, which stops once the found count is `total` and the first row shows
  *    `name` (applyMs);
- *  - search(url, body): the bare request, with the page's cookie, as web/src/api.ts sends it;
+ *  - search(url, body): the bare request, with the page's cookie, as web/src/shared/api.ts sends it;
  *  - timing(): DOMContentLoaded and the /auth/me and search requests (Resource Timing).
  */
 const IN_PAGE = String.raw`(() => {

@@ -65,7 +65,8 @@ describe('web UI: the client card', () => {
     const saveButton = drawer.getByRole('button', { name: 'Сохранить изменения' });
     assert.equal(await saveButton.isDisabled(), true, 'nothing changed: the save button is disabled');
     assert.equal(await drawer.getByLabel('Телефон').inputValue(), '+7 999 000-00-01');
-    assert.equal(await drawer.getByLabel('Место регистрации').inputValue(), 'API');
+    // Made through the page's session (a person, not a key): registered by hand.
+    assert.equal(await drawer.getByLabel('Место регистрации').inputValue(), 'Вручную');
     // The extra keys are folded away while empty.
     assert.equal(await drawer.getByLabel('Дополнительный ключ 1').isVisible(), false);
     await drawer.getByRole('button', { name: 'Ещё ключи' }).click();

@@ -39,10 +39,18 @@ describe('web UI: a manager’s daily work', () => {
     await page.getByTestId('found-count').getByText('Найдено 2 клиента').waitFor();
     await page.getByTestId('filter-summary').getByText('E-mail заполнено').waitFor();
     assert.match(page.url(), /\/clients\?filter=/);
+    const count = page.getByTestId('found-count');
+    // Someone the filter leaves out is not «nobody»: the table says the filter is why, and searches the whole base on a click.
+    await page.getByRole('textbox', { name: /^Поиск/ }).fill('Клиентова3');
+    await page.getByText('Никого не нашли среди клиентов, отобранных фильтром.').waitFor();
+    await page.getByRole('button', { name: 'Искать по всей базе' }).click();
+    await count.getByText('Найден 1 клиент').waitFor();
+    await page.getByRole('textbox', { name: /^Поиск/ }).fill('');
     await page.goBack();
+    await page.waitForURL(/\/clients\?filter=/);
+    await page.getByRole('tab', { name: 'Главная' }).click();
     await page.waitForURL(`${url}/bases/${base.id}`);
     await page.getByRole('tab', { name: 'Клиенты' }).click();
-    const count = page.getByTestId('found-count');
     await count.getByText('Найдено 4 клиента').waitFor();
 
     // «+ Новый клиент»: the card's form, empty; the phone typed as people type it.
@@ -76,6 +84,8 @@ describe('web UI: a manager’s daily work', () => {
     await form.getByRole('button', { name: 'Добавить клиента' }).click();
     await form.getByText(`Клиент с телефоном +79165551234 уже есть в этой базе (id ${added})`).first().waitFor();
     assert.equal(await form.getByLabel('Телефон').getAttribute('aria-invalid'), 'true');
+    // The way to the client who has the phone is whole, not cut at the drawer's edge.
+    assert.equal(await form.getByTestId('open-holder').evaluate((el) => { const b = el as unknown as { scrollWidth: number; clientWidth: number }; return b.scrollWidth <= b.clientWidth; }), true);
     await form.getByTestId('open-holder').click();
     await card.getByTestId('card-name').getByText('Соколова Вера').waitFor();
     assert.equal(new URL(page.url()).searchParams.get('card'), added);
@@ -148,7 +158,7 @@ describe('web UI: a manager’s daily work', () => {
     await fb.getByRole('button', { name: 'Изменить фильтр' }).click();
     await fb.getByLabel('Название сегмента').fill('Москвички');
     await fb.getByRole('button', { name: 'Сохранить как сегмент' }).click();
-    await page.getByText('Фильтр: Москвички').waitFor();
+    await page.getByText('Сегмент: Москвички').waitFor();
     assert.equal(await fb.getByLabel('Открыть сегмент').inputValue(), 'Москвички');
     await ui.shot('daily-3-segment-saved');
 
@@ -176,7 +186,7 @@ describe('web UI: a manager’s daily work', () => {
     // Opened from the list: the table with that segment's filter, named.
     await row('Клиенты из Москвы').getByTestId('segment-open').click();
     await count.getByText('Найдено 2 клиента').waitFor();
-    await page.getByText('Фильтр: Клиенты из Москвы').waitFor();
+    await page.getByText('Сегмент: Клиенты из Москвы').waitFor();
 
     // A manual segment: two clients put in it from the table, one taken out again from its own view.
     await page.getByTestId('filter-chip').getByRole('button', { name: 'Убрать' }).click();
@@ -192,6 +202,7 @@ describe('web UI: a manager’s daily work', () => {
     await page.getByRole('tab', { name: 'Сегменты' }).click();
     await row('Позвонить').getByTestId('segment-open').click();
     await count.getByText('Найдено 2 клиента').waitFor();
+    await page.getByTestId('filter-summary').getByText('в сегменте «Позвонить»').waitFor();
     await rows.nth(0).getByRole('checkbox').check();
     await page.getByTestId('action-bar').getByRole('button', { name: 'Убрать из сегмента' }).click();
     await page.getByTestId('unsegment-dialog').getByRole('button', { name: 'Убрать из сегмента' }).click();

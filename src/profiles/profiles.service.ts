@@ -196,7 +196,8 @@ function singlePlan(baseId: number, actor: string, mode: 'create' | 'update', co
     columns: Object.fromEntries(Object.keys(cols).map((c) => [c, 'overwrite' as const])),
     customKeys: [...new Set([...customKeys, ...Object.keys(defaults)])],
     defaults,
-    regSource: 'api',
+    // Made by a person signed in to the web UI, or by a program with a key (or the admin token).
+    regSource: actor.startsWith('user:') ? 'interface' : 'api',
     source: {},
     freeLists: customKeys.filter((k) => defs.get(k)?.type === 'list' && defs.get(k)?.listMode === 'free'),
   };

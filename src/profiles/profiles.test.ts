@@ -598,6 +598,11 @@ describe('profiles: set-once registration data', () => {
       assert.equal(r.body.registrationSource, 'api', JSON.stringify(body));
       assert.equal(r.body.pointOfSale, 'Магазин на Тверской', JSON.stringify(body));
     }
+    // A client added by a person in the web UI (a session, not a key) was registered in the interface.
+    const staff = await ctx.signedInUser('reg-source-staff');
+    const byHand = await staff.api('POST', `/api/v1/bases/${b.id}/profiles`, { phone: nextPhone() });
+    assert.equal(byHand.status, 201, JSON.stringify(byHand.body));
+    assert.equal(byHand.body.registrationSource, 'interface');
     const read = await get(b.id, p.id);
     assert.equal(read.body.registrationSource, 'api');
     assert.equal(read.body.pointOfSale, 'Магазин на Тверской');

@@ -1,22 +1,23 @@
 // The shell: who is signed in decides whether a screen shows (sign in, the one-time password
 // change); the address decides which (route.ts): the bases, a base's start page, its clients, its
 // segments.
-import { Alert, AppShell, Button, Group, SegmentedControl, Title } from '@mantine/core';
+import { AppShell, Button, Group, SegmentedControl, Title } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { call, ApiError } from './api.ts';
-import { Bases } from './Bases.tsx';
-import { Clients } from './Clients.tsx';
-import { ChangePassword, SignIn } from './SignIn.tsx';
-import { navigate, useRoute } from './router.ts';
-import { clientsRoute } from './route.ts';
+import { ErrorAlert } from './shared/errors.tsx';
+import { call, ApiError, meQuery } from './shared/api.ts';
+import { Bases } from './bases/Bases.tsx';
+import { Clients } from './clients/Clients.tsx';
+import { ChangePassword, SignIn } from './auth/SignIn.tsx';
+import { navigate, useRoute } from './shared/router.ts';
+import { clientsRoute } from './shared/route.ts';
 import { BaseHome } from './bases/BaseHome.tsx';
 import { Segments } from './segments/Segments.tsx';
 
 export function App() {
   const { t, i18n } = useTranslation();
   const qc = useQueryClient();
-  const me = useQuery({ queryKey: ['me'], queryFn: () => call('GET /auth/me') });
+  const me = useQuery(meQuery);
   const route = useRoute();
   const setLang = (lang: string) => {
     localStorage.setItem('lang', lang);
@@ -26,9 +27,9 @@ export function App() {
   const signedOut = me.error instanceof ApiError && me.error.status === 401;
   let body;
   if (me.isPending) body = null;
-  else if (signedOut) body = <SignIn onDone={() => void qc.invalidateQueries({ queryKey: ['me'] })} />;
-  else if (me.error) body = <Alert color="red">{me.error.message}</Alert>;
-  else if (me.data.mustChangePassword) body = <ChangePassword onDone={() => void qc.invalidateQueries({ queryKey: ['me'] })} />;
+  else if (signedOut) body = <SignIn onDone={() => void qc.invalidateQueries({ queryKey: meQuery.queryKey })} />;
+  else if (me.error) body = <ErrorAlert error={me.error} retry={() => void me.refetch()} />;
+  else if (me.data.mustChangePassword) body = <ChangePassword onDone={() => void qc.invalidateQueries({ queryKey: meQuery.queryKey })} />;
   else if (route.screen === 'bases') body = <Bases onOpen={(id, clients) => navigate(clients ? clientsRoute(id) : { screen: 'base', baseId: id })} />;
   else if (route.screen === 'base') body = <BaseHome baseId={route.baseId} />;
   else if (route.screen === 'segments') body = <Segments baseId={route.baseId} />;
@@ -47,7 +48,7 @@ export function App() {
                   await call('POST /auth/logout');
                   qc.clear();
                   navigate('/');
-                  void qc.invalidateQueries({ queryKey: ['me'] });
+                  void qc.invalidateQueries({ queryKey: meQuery.queryKey });
                 }}
               >
                 {t('signOut')} ({me.data.login})

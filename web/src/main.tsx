@@ -4,8 +4,8 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
-import './i18n.ts';
-import { upgradeHash } from './router.ts';
+import './shared/i18n.ts';
+import { upgradeHash } from './shared/router.ts';
 
 upgradeHash();
 

@@ -4,12 +4,12 @@
 import { Card, Group, SimpleGrid, Skeleton, Stack, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { call } from '../api.ts';
-import { ExportLog } from '../Export.tsx';
-import type { ApiFilter } from '../filterState.ts';
-import { ImportHistory } from '../Import.tsx';
-import { formatNumber } from '../i18n.ts';
-import { clientsRoute } from '../route.ts';
+import { call } from '../shared/api.ts';
+import { ExportLog } from '../exports/Export.tsx';
+import type { ApiFilter } from '../clients/filterState.ts';
+import { ImportHistory } from '../imports/Import.tsx';
+import { formatNumber } from '../shared/i18n.ts';
+import { clientsRoute } from '../shared/route.ts';
 import { BaseNav, Link } from './BaseNav.tsx';
 
 /** The start page's numbers: each a filter of the clients table. */
@@ -67,13 +67,13 @@ export function BaseHome({ baseId }: { baseId: number }) {
             <Group justify="space-between" mb="xs">
               <Title order={4}>{t('home_imports')}</Title>
             </Group>
-            <ImportHistory baseId={baseId} limit={5} />
+            <ImportHistory baseId={baseId} limit={5} full />
           </Card>
           <Card withBorder>
             <Title order={4} mb="xs">
               {t('home_exports')}
             </Title>
-            <ExportLog baseId={baseId} limit={5} />
+            <ExportLog baseId={baseId} limit={5} full />
           </Card>
         </SimpleGrid>
       </Stack>

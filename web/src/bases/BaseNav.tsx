@@ -4,9 +4,9 @@ import { Anchor, Group, Tabs, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import type { MouseEvent, ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { baseQuery } from '../api.ts';
-import { clientsRoute, formatRoute, type Route } from '../route.ts';
-import { navigate } from '../router.ts';
+import { baseQuery } from '../shared/api.ts';
+import { clientsRoute, formatRoute, type Route } from '../shared/route.ts';
+import { navigate } from '../shared/router.ts';
 
 /** A link to a screen of the app: a real address (a middle click opens a tab), followed in place on a plain click. */
 export function Link({ to, children, ...rest }: { to: Route; children: ReactNode; 'data-testid'?: string; 'aria-label'?: string }) {

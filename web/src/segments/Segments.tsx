@@ -1,17 +1,18 @@
 // A base's segments: each with its kind, how many clients it held when last counted and when that
 // was, who made it. Open shows its clients in the table (a manual segment's members can be removed
 // there); recount, rename, duplicate and delete are here.
-import { Alert, Badge, Button, Group, Menu, Modal, Table, Text, TextInput } from '@mantine/core';
+import { Badge, Button, Group, Menu, Modal, Table, Text, TextInput } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { ApiError, call, segmentsQuery, type Res } from '../api.ts';
-import { useActorName } from '../actor.ts';
+import { ErrorAlert, splitError } from '../shared/errors.tsx';
+import { call, segmentsQuery, type Res } from '../shared/api.ts';
+import { useActorName } from '../shared/actor.ts';
 import { BaseNav, Link } from '../bases/BaseNav.tsx';
-import type { ApiFilter } from '../filterState.ts';
-import { formatDateTime, formatNumber } from '../i18n.ts';
-import { clientsRoute, type Route } from '../route.ts';
-import { navigate } from '../router.ts';
+import type { ApiFilter } from '../clients/filterState.ts';
+import { formatDateTime, formatNumber } from '../shared/i18n.ts';
+import { clientsRoute, type Route } from '../shared/route.ts';
+import { navigate } from '../shared/router.ts';
 
 type Segment = Res<'GET /bases/{baseId}/segments'>['items'][number];
 
@@ -67,7 +68,8 @@ export function Segments({ baseId }: { baseId: number }) {
     },
   });
   const items = [...(list.data?.items ?? [])].sort((a, b) => a.name.localeCompare(b.name));
-  const renameError = act.error instanceof ApiError && renaming ? (act.error.fields.find((f) => f.field === 'name')?.message ?? act.error.message) : undefined;
+  // A refused name is said at its input; anything else above the list.
+  const renameError = renaming ? splitError(act.error, () => true).fields.name ?? splitError(act.error).lines.join(' ') : undefined;
 
   return (
     <>
@@ -76,12 +78,8 @@ export function Segments({ baseId }: { baseId: number }) {
           {t('seg_new')}
         </Button>
       </BaseNav>
-      {list.error && <Alert color="red">{list.error.message}</Alert>}
-      {act.error && !renaming && (
-        <Alert color="red" withCloseButton onClose={() => act.reset()} mb="xs">
-          {act.error.message}
-        </Alert>
-      )}
+      <ErrorAlert error={list.error} retry={() => void list.refetch()} />
+      {!renaming && <ErrorAlert error={act.error} onClose={() => act.reset()} mb="xs" />}
       {list.data && items.length === 0 && <Text c="dimmed">{t('seg_none')}</Text>}
       {items.length > 0 && (
         <Table striped highlightOnHover data-testid="segments">
@@ -124,9 +122,11 @@ export function Segments({ baseId }: { baseId: number }) {
                 <Table.Td>{s.ownerId === null ? t('cd_actor_env') : who(`user:${s.ownerId}`)}</Table.Td>
                 <Table.Td>
                   <Group gap={4} justify="flex-end" wrap="nowrap">
+                    {s.kind === 'dynamic' && (
                     <Button size="compact-xs" variant="light" loading={act.isPending && 'recount' in (act.variables ?? {}) && (act.variables as { recount: Segment }).recount.id === s.id} onClick={() => act.mutate({ recount: s })}>
                       {t('seg_recount')}
                     </Button>
+                    )}
                     <Menu position="bottom-end" withinPortal>
                       <Menu.Target>
                         <Button size="compact-xs" variant="default" aria-label={t('seg_more', { name: s.name })}>
