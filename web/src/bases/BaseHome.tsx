@@ -24,7 +24,8 @@ function Tile({ baseId, label, filter }: { baseId: number; label: string; filter
   const { t } = useTranslation();
   const count = useQuery({
     queryKey: ['clients-count', baseId, filter],
-    queryFn: () => call('POST /bases/{baseId}/profiles/search', { path: { baseId }, body: { ...(filter ? { filter } : {}), limit: 1, columns: ['id'], withTotal: true } }),
+    // The count alone (the count index answers it), not a page of rows.
+    queryFn: () => call('POST /bases/{baseId}/profiles/count', { path: { baseId }, body: filter ? { filter } : {} }),
   });
   return (
     <Card withBorder padding="md" data-testid="home-tile">
@@ -38,9 +39,9 @@ function Tile({ baseId, label, filter }: { baseId: number; label: string; filter
           {count.error.message}
         </Text>
       ) : (
-        <Link to={clientsRoute(baseId, { filter })} aria-label={`${label}: ${formatNumber(count.data.total ?? 0)}`} data-testid="home-count">
+        <Link to={clientsRoute(baseId, { filter })} aria-label={`${label}: ${formatNumber(count.data.count)}`} data-testid="home-count">
           <Text fz={28} fw={700} span>
-            {formatNumber(count.data.total ?? 0)}
+            {formatNumber(count.data.count)}
           </Text>
         </Link>
       )}

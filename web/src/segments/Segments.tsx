@@ -123,7 +123,7 @@ export function Segments({ baseId }: { baseId: number }) {
                 <Table.Td>
                   <Group gap={4} justify="flex-end" wrap="nowrap">
                     {s.kind === 'dynamic' && (
-                    <Button size="compact-xs" variant="light" loading={act.isPending && 'recount' in (act.variables ?? {}) && (act.variables as { recount: Segment }).recount.id === s.id} onClick={() => act.mutate({ recount: s })}>
+                    <Button size="compact-xs" variant="light" loading={act.isPending && act.variables !== undefined && 'recount' in act.variables && act.variables.recount.id === s.id} onClick={() => act.mutate({ recount: s })}>
                       {t('seg_recount')}
                     </Button>
                     )}
